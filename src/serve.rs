@@ -1,0 +1,88 @@
+//! `hotline serve`: binds SIP and HTTP, runs the call handler, and shuts down cleanly on
+//! Ctrl-C or SIGTERM (calls in progress get a BYE first).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hotline_cases::Store;
+use hotline_console::LiveStats;
+use hotline_sip::driver::{Command, SipDriver};
+use tokio::sync::{mpsc, oneshot};
+use tracing::info;
+
+use crate::calls::CallHandler;
+use crate::config::Config;
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let store = Store::open(&config.database_url)
+        .await
+        .with_context(|| format!("opening the store ({})", redact(&config.database_url)))?;
+
+    let user_agent = format!("hotline/{}", env!("CARGO_PKG_VERSION"));
+    let (driver, sip) = SipDriver::bind(config.sip_listen, &user_agent).await?;
+    let sip_addr = driver.local_addr()?;
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let sip_task = tokio::spawn(driver.run(events_tx));
+
+    let stats = Arc::new(LiveStats::default());
+    let handler = CallHandler::new(
+        &config,
+        sip_addr.ip(),
+        sip.clone(),
+        store.clone(),
+        stats.clone(),
+    )?;
+    let handler_task = tokio::spawn(handler.run(events));
+
+    let http = tokio::net::TcpListener::bind(config.http_listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.http_listen))?;
+    let (http_stop, http_stopped) = oneshot::channel::<()>();
+    let http_task = tokio::spawn(
+        axum::serve(http, hotline_console::router(stats))
+            .with_graceful_shutdown(async {
+                let _ = http_stopped.await;
+            })
+            .into_future(),
+    );
+    info!(sip = %sip_addr, http = %config.http_listen, dialplans = %config.dialplans.display(), "hotline ready");
+
+    shutdown_signal().await;
+    info!("shutdown requested");
+    let (done_tx, done) = oneshot::channel();
+    sip.send(Command::Shutdown(Duration::from_secs(5), done_tx))?;
+    let _ = tokio::time::timeout(Duration::from_secs(6), done).await;
+    let _ = sip_task.await;
+    let _ = handler_task.await;
+    let _ = http_stop.send(());
+    let _ = http_task.await;
+    store.close().await;
+    info!("hotline stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Hides a password in a database URL before it is logged.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
