@@ -68,6 +68,31 @@ impl Dialog {
         })
     }
 
+    /// Creates the UAC side of a dialog from our INVITE and the peer's 2xx (§12.1.2): the route
+    /// set is the response's Record-Route reversed, the remote target its Contact.
+    pub fn as_uac(invite: &Request, response: &crate::message::Response) -> Result<Dialog, ParseError> {
+        let contact = response
+            .contact()
+            .ok_or(ParseError::new("2xx without Contact"))??;
+        let local = invite.header_from()?;
+        let remote = response.header_to()?;
+        let mut route_set = response.record_route()?;
+        route_set.reverse();
+        Ok(Dialog {
+            id: DialogId {
+                call_id: invite.call_id()?.to_owned(),
+                local_tag: local.tag().unwrap_or_default().to_owned(),
+                remote_tag: remote.tag().unwrap_or_default().to_owned(),
+            },
+            local,
+            remote,
+            local_seq: invite.cseq()?.seq,
+            remote_seq: None,
+            remote_target: contact.uri,
+            route_set,
+        })
+    }
+
     /// §12.2.2: a request with a lower CSeq than seen before is out of order (answer 500); a
     /// higher one is remembered.
     pub fn accept_remote_cseq(&mut self, seq: u32) -> bool {

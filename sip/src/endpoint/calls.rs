@@ -1,5 +1,5 @@
-//! Calls we answer (the UAS side of INVITE dialogs): answering, the 2xx retransmission the UAS
-//! core owns (§13.3.1.4), re-INVITEs, hang-up in both directions.
+//! Calls and their life: answering incoming INVITEs, the 2xx retransmission the UAS core owns
+//! (§13.3.1.4), re-INVITEs, hang-up in both directions. Outgoing INVITEs are in `uac`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,6 +21,8 @@ pub struct CallHandle(pub u64);
 pub(super) enum CallState {
     /// INVITE received, not answered.
     Offered,
+    /// Our INVITE sent, not answered.
+    Calling,
     /// 2xx sent, waiting for the ACK.
     Answered,
     /// ACK received.
@@ -192,9 +194,10 @@ impl Endpoint {
         let Some(c) = self.calls.get_mut(call) else {
             return;
         };
-        if c.state == CallState::Offered {
-            self.reject(call, 480, now);
-            return;
+        match c.state {
+            CallState::Offered => return self.reject(call, 480, now),
+            CallState::Calling => return self.cancel_outgoing(call, now),
+            CallState::Answered | CallState::Confirmed => {}
         }
         let (transport, peer) = (c.transport, c.peer);
         if let Some(mut dialog) = c.dialog.take() {

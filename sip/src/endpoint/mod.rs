@@ -7,6 +7,7 @@
 
 mod calls;
 mod timers;
+mod uac;
 mod uas;
 
 use std::collections::{HashMap, VecDeque};
@@ -15,14 +16,12 @@ use std::time::Instant;
 
 use tracing::debug;
 
-use crate::dialog::Dialog;
 use crate::message::{Message, Request, Response, Via, parse_message};
-use crate::transaction::{
-    ClientEvent, ClientKey, ClientNonInvite, ServerInvite, ServerKey, ServerNonInvite, Timers,
-};
+use crate::transaction::{ClientKey, ServerInvite, ServerKey, ServerNonInvite, Timers};
 use timers::{TimerKey, TimerQueue};
 
 pub use calls::CallHandle;
+pub use uac::OutgoingCall;
 
 /// The methods this user agent implements (advertised in `Allow`, §20.5).
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO";
@@ -73,6 +72,20 @@ pub enum Event {
         request: Box<Request>,
         /// Where it came from.
         source: SocketAddr,
+    },
+    /// An outgoing call got a provisional response (180 Ringing: the lawyer's phone rings).
+    Progress {
+        /// The call.
+        call: CallHandle,
+        /// 180 or 183.
+        status: u16,
+    },
+    /// An outgoing call was answered; the response carries the SDP answer. We have sent ACK.
+    Answered {
+        /// The call.
+        call: CallHandle,
+        /// The 2xx.
+        response: Box<Response>,
     },
     /// The caller sent ACK for our 2xx: media may flow both ways.
     CallConfirmed {
@@ -126,6 +139,8 @@ pub enum EndReason {
     Rejected(u16),
     /// The caller never acknowledged our 2xx (§13.3.1.4); a BYE was sent.
     NoAck,
+    /// Our outgoing INVITE failed with this status (408 when nobody answered at all, §8.1.3.1).
+    Failed(u16),
 }
 
 /// Identifies a server transaction the application must answer (REGISTER).
@@ -158,19 +173,12 @@ struct ServerEntry {
     call: Option<CallHandle>,
 }
 
-#[derive(Debug)]
-struct ClientEntry {
-    tx: ClientNonInvite,
-    transport: Transport,
-    dest: SocketAddr,
-}
-
 /// The sans-IO SIP user agent.
 #[derive(Debug)]
 pub struct Endpoint {
     config: EndpointConfig,
     server: HashMap<ServerKey, ServerEntry>,
-    client: HashMap<ClientKey, ClientEntry>,
+    client: HashMap<ClientKey, uac::ClientEntry>,
     calls: calls::Calls,
     timers: TimerQueue,
     transmits: VecDeque<Transmit>,
@@ -311,101 +319,6 @@ impl Endpoint {
             self.drain_server(key, now);
         }
     }
-
-    /// Starts a non-INVITE client transaction (BYE) towards `dest`.
-    fn send_request(
-        &mut self,
-        req: &Request,
-        transport: Transport,
-        dest: SocketAddr,
-        now: Instant,
-    ) {
-        let Some(key) = ClientKey::of(req) else {
-            return;
-        };
-        let tx = ClientNonInvite::new(req, transport.reliable(), self.config.timers, now);
-        self.client.insert(
-            key.clone(),
-            ClientEntry {
-                tx,
-                transport,
-                dest,
-            },
-        );
-        self.drain_client(key, now);
-    }
-
-    fn drain_client(&mut self, key: ClientKey, now: Instant) {
-        let Some(entry) = self.client.get_mut(&key) else {
-            return;
-        };
-        while let Some(bytes) = entry.tx.poll_transmit() {
-            self.transmits.push_back(Transmit {
-                transport: entry.transport,
-                dest: entry.dest,
-                bytes,
-            });
-        }
-        while let Some(ev) = entry.tx.poll_event() {
-            match ev {
-                ClientEvent::Response(r) => debug!(status = r.status, "response to our request"),
-                ClientEvent::Timeout | ClientEvent::TransportError => {
-                    debug!("our request got no answer (Timer F)")
-                }
-            }
-        }
-        if entry.tx.is_terminated() {
-            self.client.remove(&key);
-        } else if let Some(at) = entry.tx.poll_timeout() {
-            self.timers.schedule(at.max(now), TimerKey::Client(key));
-        }
-    }
-
-    fn client_timeout(&mut self, key: ClientKey, now: Instant) {
-        if let Some(entry) = self.client.get_mut(&key) {
-            entry.tx.handle_timeout(now);
-            self.drain_client(key, now);
-        }
-    }
-
-    fn on_response(&mut self, resp: Response, now: Instant) {
-        let Some(key) = ClientKey::of(&resp) else {
-            return;
-        };
-        match self.client.get_mut(&key) {
-            Some(entry) => {
-                entry.tx.on_response(resp, now);
-                self.drain_client(key, now);
-            }
-            None => debug!(status = resp.status, "stray response dropped"),
-        }
-    }
-
-    /// A Via for a request we originate, with a fresh branch (§8.1.1.7) and `rport` (RFC 3581).
-    fn new_via(&self, transport: Transport) -> String {
-        format!(
-            "SIP/2.0/{} {};branch=z9hG4bK{};rport",
-            transport.as_str(),
-            self.config.advertised,
-            random_token()
-        )
-    }
-
-    /// Sends an in-dialog request from `dialog` over the call's flow.
-    fn send_in_dialog(
-        &mut self,
-        dialog: &mut Dialog,
-        method: crate::message::Method,
-        transport: Transport,
-        dest: SocketAddr,
-        now: Instant,
-    ) {
-        let via = self.new_via(transport);
-        let mut req = dialog.request(method, via, None);
-        req.headers
-            .push("User-Agent", self.config.user_agent.clone());
-        self.send_request(&req, transport, dest, now);
-    }
 }
 
 /// §18.2.1/RFC 3581: records where a request really came from in its top Via, so responses
@@ -442,3 +355,6 @@ pub fn random_token() -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_uac;
