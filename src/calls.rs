@@ -72,7 +72,7 @@ impl CallHandler {
             match event {
                 Event::IncomingCall { call, request, .. } => self.on_incoming(call, &request),
                 Event::Reoffer { call, request } => self.on_reoffer(call, &request),
-                Event::CallConfirmed { .. } => {}
+                Event::CallConfirmed { .. } | Event::Progress { .. } | Event::Answered { .. } => {}
                 Event::Info { request, .. } => {
                     info!(body = %String::from_utf8_lossy(&request.body).trim(), "SIP INFO received");
                 }

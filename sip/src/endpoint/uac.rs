@@ -16,7 +16,7 @@ use crate::transaction::{ClientEvent, ClientInvite, ClientKey, ClientNonInvite};
 
 #[derive(Debug)]
 pub(super) enum ClientTx {
-    Invite(ClientInvite),
+    Invite(Box<ClientInvite>),
     NonInvite(ClientNonInvite),
 }
 
@@ -68,7 +68,12 @@ impl Endpoint {
         headers.push("Allow", super::ALLOW);
         headers.push("User-Agent", self.config.user_agent.clone());
         headers.push("Content-Type", "application/sdp");
-        let request = Request { method: Method::Invite, uri: call.target, headers, body: call.sdp };
+        let request = Request {
+            method: Method::Invite,
+            uri: call.target,
+            headers,
+            body: call.sdp,
+        };
         let handle = self.calls.insert(Call {
             state: CallState::Calling,
             local_tag,
@@ -83,7 +88,14 @@ impl Endpoint {
         let tx = ClientInvite::new(request, call.transport.reliable(), self.config.timers, now);
         self.client.insert(
             key.clone(),
-            ClientEntry { tx: ClientTx::Invite(tx), transport: call.transport, dest: call.dest, call: Some(handle), cancel_pending: false, ack: None },
+            ClientEntry {
+                tx: ClientTx::Invite(Box::new(tx)),
+                transport: call.transport,
+                dest: call.dest,
+                call: Some(handle),
+                cancel_pending: false,
+                ack: None,
+            },
         );
         self.drain_client(key, now);
         handle
@@ -111,8 +123,12 @@ impl Endpoint {
     }
 
     fn send_cancel(&mut self, invite_key: &ClientKey, now: Instant) {
-        let Some(entry) = self.client.get(invite_key) else { return };
-        let ClientTx::Invite(tx) = &entry.tx else { return };
+        let Some(entry) = self.client.get(invite_key) else {
+            return;
+        };
+        let ClientTx::Invite(tx) = &entry.tx else {
+            return;
+        };
         let invite = tx.request();
         // §9.1: same Request-URI, Call-ID, To, From, CSeq number and top Via as the INVITE.
         let mut headers = Headers::default();
@@ -126,24 +142,46 @@ impl Endpoint {
         }
         let seq = invite.cseq().map(|c| c.seq).unwrap_or(1);
         headers.push("CSeq", format!("{seq} CANCEL"));
-        let cancel = Request { method: Method::Cancel, uri: invite.uri.clone(), headers, body: Vec::new() };
+        let cancel = Request {
+            method: Method::Cancel,
+            uri: invite.uri.clone(),
+            headers,
+            body: Vec::new(),
+        };
         let (transport, dest) = (entry.transport, entry.dest);
         self.send_request(&cancel, transport, dest, now);
     }
 
     /// Starts a non-INVITE client transaction towards `dest`.
-    pub(super) fn send_request(&mut self, req: &Request, transport: Transport, dest: SocketAddr, now: Instant) {
-        let Some(key) = ClientKey::of(req) else { return };
+    pub(super) fn send_request(
+        &mut self,
+        req: &Request,
+        transport: Transport,
+        dest: SocketAddr,
+        now: Instant,
+    ) {
+        let Some(key) = ClientKey::of(req) else {
+            return;
+        };
         let tx = ClientNonInvite::new(req, transport.reliable(), self.config.timers, now);
         self.client.insert(
             key.clone(),
-            ClientEntry { tx: ClientTx::NonInvite(tx), transport, dest, call: None, cancel_pending: false, ack: None },
+            ClientEntry {
+                tx: ClientTx::NonInvite(tx),
+                transport,
+                dest,
+                call: None,
+                cancel_pending: false,
+                ack: None,
+            },
         );
         self.drain_client(key, now);
     }
 
     pub(super) fn drain_client(&mut self, key: ClientKey, now: Instant) {
-        let Some(entry) = self.client.get_mut(&key) else { return };
+        let Some(entry) = self.client.get_mut(&key) else {
+            return;
+        };
         let mut events = Vec::new();
         loop {
             let bytes = match &mut entry.tx {
@@ -151,7 +189,11 @@ impl Endpoint {
                 ClientTx::NonInvite(tx) => tx.poll_transmit(),
             };
             let Some(bytes) = bytes else { break };
-            self.transmits.push_back(Transmit { transport: entry.transport, dest: entry.dest, bytes });
+            self.transmits.push_back(Transmit {
+                transport: entry.transport,
+                dest: entry.dest,
+                bytes,
+            });
         }
         loop {
             let ev = match &mut entry.tx {
@@ -182,7 +224,9 @@ impl Endpoint {
 
     /// What a response to our INVITE means for its call.
     fn on_invite_event(&mut self, key: &ClientKey, ev: ClientEvent, now: Instant) {
-        let Some(entry) = self.client.get_mut(key) else { return };
+        let Some(entry) = self.client.get_mut(key) else {
+            return;
+        };
         let call = entry.call;
         let response = match ev {
             ClientEvent::Response(r) => r,
@@ -201,7 +245,10 @@ impl Endpoint {
                     entry.cancel_pending = false;
                     self.send_cancel(key, now);
                 } else if let Some(c) = call {
-                    self.events.push_back(Event::Progress { call: c, status: response.status });
+                    self.events.push_back(Event::Progress {
+                        call: c,
+                        status: response.status,
+                    });
                 }
             }
             200..=299 => self.on_invite_2xx(key, response, now),
@@ -216,16 +263,28 @@ impl Endpoint {
     /// §13.2.2.4: ACK every 2xx (retransmissions too); the first one for a live call confirms
     /// it, any other (a call we already hung up, a second fork) is ACKed and hung up.
     fn on_invite_2xx(&mut self, key: &ClientKey, response: Response, now: Instant) {
-        let Some(entry) = self.client.get_mut(key) else { return };
+        let Some(entry) = self.client.get_mut(key) else {
+            return;
+        };
         let (transport, dest) = (entry.transport, entry.dest);
-        let to_tag = response.header_to().ok().and_then(|t| t.tag().map(str::to_owned)).unwrap_or_default();
+        let to_tag = response
+            .header_to()
+            .ok()
+            .and_then(|t| t.tag().map(str::to_owned))
+            .unwrap_or_default();
         if let Some((ack, tag)) = &entry.ack
             && *tag == to_tag
         {
-            self.transmits.push_back(Transmit { transport, dest, bytes: ack.clone() });
+            self.transmits.push_back(Transmit {
+                transport,
+                dest,
+                bytes: ack.clone(),
+            });
             return;
         }
-        let ClientTx::Invite(tx) = &entry.tx else { return };
+        let ClientTx::Invite(tx) = &entry.tx else {
+            return;
+        };
         let invite = tx.request().clone();
         let Ok(mut dialog) = Dialog::as_uac(&invite, &response) else {
             debug!("2xx without usable Contact dropped");
@@ -236,7 +295,11 @@ impl Endpoint {
         let seq = invite.cseq().map(|c| c.seq).unwrap_or(1);
         let via = self.new_via(transport);
         let ack = dialog.request(Method::Ack, via, Some(seq)).to_bytes();
-        self.transmits.push_back(Transmit { transport, dest, bytes: ack.clone() });
+        self.transmits.push_back(Transmit {
+            transport,
+            dest,
+            bytes: ack.clone(),
+        });
         if let Some(entry) = self.client.get_mut(key) {
             entry.ack = Some((ack, to_tag));
         }
@@ -247,7 +310,10 @@ impl Endpoint {
                     state.dialog = Some(dialog);
                 }
                 info!("outgoing call answered");
-                self.events.push_back(Event::Answered { call: c, response: Box::new(response) });
+                self.events.push_back(Event::Answered {
+                    call: c,
+                    response: Box::new(response),
+                });
             }
             None => self.send_in_dialog(&mut dialog, Method::Bye, transport, dest, now),
         }
@@ -264,7 +330,9 @@ impl Endpoint {
     }
 
     pub(super) fn on_response(&mut self, resp: Response, now: Instant) {
-        let Some(key) = ClientKey::of(&resp) else { return };
+        let Some(key) = ClientKey::of(&resp) else {
+            return;
+        };
         match self.client.get_mut(&key) {
             Some(entry) => {
                 match &mut entry.tx {
@@ -279,14 +347,27 @@ impl Endpoint {
 
     /// A Via for a request we originate, with a fresh branch (§8.1.1.7) and `rport` (RFC 3581).
     pub(super) fn new_via(&self, transport: Transport) -> String {
-        format!("SIP/2.0/{} {};branch=z9hG4bK{};rport", transport.as_str(), self.config.advertised, random_token())
+        format!(
+            "SIP/2.0/{} {};branch=z9hG4bK{};rport",
+            transport.as_str(),
+            self.config.advertised,
+            random_token()
+        )
     }
 
     /// Sends an in-dialog request from `dialog` over the call's flow.
-    pub(super) fn send_in_dialog(&mut self, dialog: &mut Dialog, method: Method, transport: Transport, dest: SocketAddr, now: Instant) {
+    pub(super) fn send_in_dialog(
+        &mut self,
+        dialog: &mut Dialog,
+        method: Method,
+        transport: Transport,
+        dest: SocketAddr,
+        now: Instant,
+    ) {
         let via = self.new_via(transport);
         let mut req = dialog.request(method, via, None);
-        req.headers.push("User-Agent", self.config.user_agent.clone());
+        req.headers
+            .push("User-Agent", self.config.user_agent.clone());
         self.send_request(&req, transport, dest, now);
     }
 }
