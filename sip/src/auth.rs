@@ -538,11 +538,13 @@ impl Verifier {
         &self.realm
     }
 
-    /// The `WWW-Authenticate` values of a 401: SHA-256 first, then MD5, one
-    /// header each (RFC 8760 §2.3), sharing one fresh nonce.
-    pub fn challenges(&self, now_secs: u64, stale: bool) -> [String; 2] {
+    /// The `WWW-Authenticate` values of a 401, one header per algorithm (RFC 8760 §2.3),
+    /// sharing one fresh nonce, in the order given. RFC 8760 prefers SHA-256 first, but many
+    /// deployed phones (and SIPp 3.6) read only the first challenge and know only MD5, so the
+    /// registrar decides the order.
+    pub fn challenges(&self, now_secs: u64, stale: bool, order: [Algorithm; 2]) -> [String; 2] {
         let nonce = self.key.issue(now_secs);
-        [Algorithm::Sha256, Algorithm::Md5].map(|a| challenge(&self.realm, a, &nonce, None, stale))
+        order.map(|a| challenge(&self.realm, a, &nonce, None, stale))
     }
 
     /// Verifies `creds` for a request with `method`, given the stored HA1 for
@@ -895,7 +897,7 @@ mod tests {
     #[test]
     fn verifier_ok_wrong_password_stale() {
         let v = Verifier::new(NonceKey::from_bytes([1; 32]), "hotline", 300);
-        let [sha, md5] = v.challenges(10_000, false);
+        let [sha, md5] = v.challenges(10_000, false, [Algorithm::Sha256, Algorithm::Md5]);
         for (chal, alg) in [(&sha, Sha256), (&md5, Md5)] {
             assert!(chal.contains(&format!("algorithm={alg},")));
             let stored = ha1(alg, "lawyer1", v.realm(), "pw");

@@ -51,6 +51,7 @@ pub struct Registrar {
     throttle: FailureThrottle,
     min_expires: u32,
     max_expires: u32,
+    challenge_order: [Algorithm; 2],
 }
 
 /// The outcome of checking a REGISTER's credentials.
@@ -71,7 +72,16 @@ impl Registrar {
             throttle: FailureThrottle::new(5, Duration::from_secs(60), Duration::from_secs(300)),
             min_expires: 60,
             max_expires: 3600,
+            // MD5 first: lawyers' older desk phones (and SIPp 3.6) answer only the first
+            // challenge and know only MD5; phones with SHA-256 still find it second.
+            challenge_order: [Algorithm::Md5, Algorithm::Sha256],
         }
+    }
+
+    /// Offers SHA-256 first (RFC 8760's preference) for deployments whose phones all handle it.
+    pub fn prefer_sha256(mut self) -> Self {
+        self.challenge_order = [Algorithm::Sha256, Algorithm::Md5];
+        self
     }
 
     /// The username a REGISTER authenticates as, to look the account up before [`Self::authenticate`].
@@ -134,7 +144,10 @@ impl Registrar {
 
     fn challenge(&self, req: &Request, unix_now: u64, stale: bool) -> Response {
         let mut resp = req.response(401, Some(&tag()));
-        for c in self.verifier.challenges(unix_now, stale) {
+        for c in self
+            .verifier
+            .challenges(unix_now, stale, self.challenge_order)
+        {
             resp.headers.push("WWW-Authenticate", c);
         }
         resp
@@ -268,7 +281,7 @@ Contact: {contact}\r\n\
         ));
         let chals: Vec<_> = c.headers.get_all("WWW-Authenticate").collect();
         assert!(
-            chals[0].contains("SHA-256") && chals[1].contains("MD5"),
+            chals[0].contains("MD5") && chals[1].contains("SHA-256"),
             "{chals:?}"
         );
         for chal in chals {

@@ -245,9 +245,11 @@ impl Endpoint {
         self.calls.len()
     }
 
-    /// Whether nothing is left in flight: no calls and no transactions we started.
+    /// Whether nothing is left in flight: no calls, and every request we sent (the BYEs of a
+    /// shutdown) has its final response. Transactions lingering only to absorb retransmissions
+    /// (Timer K) do not count.
     pub fn is_idle(&self) -> bool {
-        self.calls.len() == 0 && self.client.is_empty()
+        self.calls.len() == 0 && self.client.values().all(|c| c.is_answered())
     }
 
     /// Answers a server transaction handed out in an event (REGISTER).

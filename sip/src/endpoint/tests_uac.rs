@@ -29,7 +29,9 @@ fn place(ep: &mut Endpoint, now: Instant) -> (CallHandle, Request) {
         now,
     );
     let msgs = sent(ep);
-    let Some(Message::Request(invite)) = msgs.into_iter().next() else { panic!("no INVITE") };
+    let Some(Message::Request(invite)) = msgs.into_iter().next() else {
+        panic!("no INVITE")
+    };
     assert_eq!(invite.method, Method::Invite);
     (call, invite)
 }
@@ -46,9 +48,15 @@ fn sent(ep: &mut Endpoint) -> Vec<Message> {
 fn reply(ep: &mut Endpoint, req: &Request, status: u16, now: Instant) {
     let mut resp = req.response(status, Some("phone"));
     if (200..300).contains(&status) {
-        resp.headers.push("Contact", format!("<sip:lawyer1@{PHONE}>"));
+        resp.headers
+            .push("Contact", format!("<sip:lawyer1@{PHONE}>"));
     }
-    ep.handle_message(&resp.to_bytes(), Transport::Udp, PHONE.parse().unwrap(), now);
+    ep.handle_message(
+        &resp.to_bytes(),
+        Transport::Udp,
+        PHONE.parse().unwrap(),
+        now,
+    );
 }
 
 fn methods(msgs: &[Message]) -> Vec<Method> {
@@ -70,10 +78,16 @@ fn ringing_then_answer_sends_ack_and_confirms() {
     reply(&mut ep, &invite, 200, t0);
     assert!(matches!(ep.poll_event(), Some(Event::Answered { call: c, .. }) if c == call));
     let msgs = sent(&mut ep);
-    let Some(Message::Request(ack)) = msgs.first() else { panic!() };
+    let Some(Message::Request(ack)) = msgs.first() else {
+        panic!()
+    };
     assert_eq!(ack.method, Method::Ack);
     assert_eq!(ack.cseq().unwrap().seq, invite.cseq().unwrap().seq);
-    assert_ne!(ack.top_via().unwrap().branch(), invite.top_via().unwrap().branch(), "2xx ACK is a new transaction");
+    assert_ne!(
+        ack.top_via().unwrap().branch(),
+        invite.top_via().unwrap().branch(),
+        "2xx ACK is a new transaction"
+    );
     // A retransmitted 200 (our ACK was lost) gets the same ACK again, not a second call.
     reply(&mut ep, &invite, 200, t0 + Duration::from_millis(500));
     assert_eq!(methods(&sent(&mut ep)), vec![Method::Ack]);
@@ -85,8 +99,19 @@ From: <sip:lawyer1@hotline>;tag=phone\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 5 BYE\r\
         invite.headers.get("From").unwrap(),
         invite.call_id().unwrap()
     );
-    ep.handle_message(bye.as_bytes(), Transport::Udp, PHONE.parse().unwrap(), t0 + Duration::from_secs(1));
-    assert_eq!(ep.poll_event(), Some(Event::CallEnded { call, reason: EndReason::RemoteHangup }));
+    ep.handle_message(
+        bye.as_bytes(),
+        Transport::Udp,
+        PHONE.parse().unwrap(),
+        t0 + Duration::from_secs(1),
+    );
+    assert_eq!(
+        ep.poll_event(),
+        Some(Event::CallEnded {
+            call,
+            reason: EndReason::RemoteHangup
+        })
+    );
 }
 
 #[test]
@@ -98,10 +123,22 @@ fn hangup_while_ringing_cancels_and_487_is_acked_by_the_transaction() {
     ep.poll_event();
     ep.hangup(call, t0);
     let msgs = sent(&mut ep);
-    let Some(Message::Request(cancel)) = msgs.first() else { panic!() };
+    let Some(Message::Request(cancel)) = msgs.first() else {
+        panic!()
+    };
     assert_eq!(cancel.method, Method::Cancel);
-    assert_eq!(cancel.top_via().unwrap().branch(), invite.top_via().unwrap().branch(), "§9.1 same branch");
-    assert_eq!(ep.poll_event(), Some(Event::CallEnded { call, reason: EndReason::LocalHangup }));
+    assert_eq!(
+        cancel.top_via().unwrap().branch(),
+        invite.top_via().unwrap().branch(),
+        "§9.1 same branch"
+    );
+    assert_eq!(
+        ep.poll_event(),
+        Some(Event::CallEnded {
+            call,
+            reason: EndReason::LocalHangup
+        })
+    );
     reply(&mut ep, cancel, 200, t0);
     reply(&mut ep, &invite, 487, t0);
     assert_eq!(methods(&sent(&mut ep)), vec![Method::Ack]);
@@ -113,15 +150,27 @@ fn cancel_waits_for_a_provisional_and_a_racing_200_is_acked_and_hung_up() {
     let mut ep = endpoint();
     let (call, invite) = place(&mut ep, t0);
     ep.hangup(call, t0);
-    assert!(sent(&mut ep).is_empty(), "no CANCEL before a provisional (§9.1)");
+    assert!(
+        sent(&mut ep).is_empty(),
+        "no CANCEL before a provisional (§9.1)"
+    );
     reply(&mut ep, &invite, 100, t0);
     reply(&mut ep, &invite, 180, t0);
     assert_eq!(methods(&sent(&mut ep)), vec![Method::Cancel]);
     // The phone answered before it saw the CANCEL.
     reply(&mut ep, &invite, 200, t0);
     assert_eq!(methods(&sent(&mut ep)), vec![Method::Ack, Method::Bye]);
-    assert_eq!(ep.poll_event(), Some(Event::CallEnded { call, reason: EndReason::LocalHangup }));
-    assert!(ep.poll_event().is_none(), "no Answered for a call we hung up");
+    assert_eq!(
+        ep.poll_event(),
+        Some(Event::CallEnded {
+            call,
+            reason: EndReason::LocalHangup
+        })
+    );
+    assert!(
+        ep.poll_event().is_none(),
+        "no Answered for a call we hung up"
+    );
 }
 
 #[test]
@@ -130,12 +179,21 @@ fn unanswered_invite_times_out_with_408_after_retransmissions() {
     let mut ep = endpoint();
     let (call, _invite) = place(&mut ep, t0);
     let mut resends = 0;
-    while let Some(wake) = ep.poll_timeout().filter(|w| *w <= t0 + Duration::from_secs(40)) {
+    while let Some(wake) = ep
+        .poll_timeout()
+        .filter(|w| *w <= t0 + Duration::from_secs(40))
+    {
         ep.handle_timeout(wake);
         resends += sent(&mut ep).len();
     }
     assert_eq!(resends, 6, "Timer A: 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s");
-    assert_eq!(ep.poll_event(), Some(Event::CallEnded { call, reason: EndReason::Failed(408) }));
+    assert_eq!(
+        ep.poll_event(),
+        Some(Event::CallEnded {
+            call,
+            reason: EndReason::Failed(408)
+        })
+    );
 }
 
 #[test]
@@ -145,5 +203,11 @@ fn busy_phone_fails_the_call() {
     let (call, invite) = place(&mut ep, t0);
     reply(&mut ep, &invite, 486, t0);
     assert_eq!(methods(&sent(&mut ep)), vec![Method::Ack]);
-    assert_eq!(ep.poll_event(), Some(Event::CallEnded { call, reason: EndReason::Failed(486) }));
+    assert_eq!(
+        ep.poll_event(),
+        Some(Event::CallEnded {
+            call,
+            reason: EndReason::Failed(486)
+        })
+    );
 }

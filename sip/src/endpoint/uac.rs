@@ -50,6 +50,15 @@ pub struct OutgoingCall {
     pub sdp: Vec<u8>,
 }
 
+impl ClientEntry {
+    pub(super) fn is_answered(&self) -> bool {
+        match &self.tx {
+            ClientTx::Invite(tx) => tx.is_answered(),
+            ClientTx::NonInvite(tx) => tx.is_answered(),
+        }
+    }
+}
+
 impl Endpoint {
     /// Places a call (INVITE with our offer). Progress, answer or failure come as events.
     pub fn invite(&mut self, call: OutgoingCall, now: Instant) -> CallHandle {

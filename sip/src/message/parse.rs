@@ -69,14 +69,22 @@ pub fn parse_message(bytes: &[u8]) -> Result<Message, Malformed> {
         error,
         request_headers: Some(headers.clone()),
     };
-    let mut parts = start_line.splitn(3, ' ');
-    let (method, uri, version) = (parts.next(), parts.next(), parts.next());
-    let version = version.ok_or(with_headers(ParseError::new("bad request line")))?;
-    if version.trim() != "SIP/2.0" {
+    // Request-Line = Method SP Request-URI SP SIP-Version (§7.1); a URI with spaces in it is a
+    // bad URI, not a bad version.
+    let (method, rest) = start_line
+        .split_once(' ')
+        .ok_or(with_headers(ParseError::new("bad request line")))?;
+    let (uri, version) = rest
+        .rsplit_once(' ')
+        .ok_or(with_headers(ParseError::new("bad request line")))?;
+    let method = Method::parse(method).map_err(with_headers)?;
+    if !version.starts_with("SIP/") {
+        return Err(with_headers(ParseError::new("bad request line")));
+    }
+    if version != "SIP/2.0" {
         return Err(with_headers(ParseError::new("unsupported SIP version")));
     }
-    let method = Method::parse(method.unwrap_or_default()).map_err(with_headers)?;
-    let uri = Uri::parse(uri.unwrap_or_default()).map_err(with_headers)?;
+    let uri = Uri::parse(uri).map_err(with_headers)?;
     let body = body.map_err(with_headers)?.to_vec();
     let request = Request {
         method,
@@ -315,6 +323,16 @@ l: 0\n\n";
             !format!("{err}").contains("07971234567"),
             "no caller data in errors"
         );
+    }
+
+    #[test]
+    fn spaces_in_the_request_uri_are_a_bad_uri() {
+        let text = INVITE.replace("sip:12348@127.0.0.1 SIP", "not a uri SIP");
+        let err = parse_message(text.as_bytes()).unwrap_err();
+        assert_eq!(err.error.reason(), "malformed URI");
+        let text = INVITE.replace("SIP/2.0\r\nVia", "SIP/3.0\r\nVia");
+        let err = parse_message(text.as_bytes()).unwrap_err();
+        assert_eq!(err.error.reason(), "unsupported SIP version");
     }
 
     #[test]

@@ -195,6 +195,9 @@ impl Uri {
     /// Parses a URI as found in a Request-URI or inside `<>`.
     pub fn parse(s: &str) -> Result<Uri, ParseError> {
         let s = s.trim();
+        if s.contains(char::is_whitespace) {
+            return Err(ParseError::new("malformed URI"));
+        }
         let (scheme, rest) = s
             .split_once(':')
             .ok_or(ParseError::new("URI has no scheme"))?;

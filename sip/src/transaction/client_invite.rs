@@ -196,6 +196,14 @@ impl ClientInvite {
         earliest(&[self.timer_a, self.timer_b, self.timer_d, self.timer_m])
     }
 
+    /// Whether a final response arrived (or the transaction gave up).
+    pub fn is_answered(&self) -> bool {
+        matches!(
+            self.state,
+            State::Completed | State::Accepted | State::Terminated
+        )
+    }
+
     /// Whether the endpoint may forget this transaction.
     pub fn is_terminated(&self) -> bool {
         self.state == State::Terminated

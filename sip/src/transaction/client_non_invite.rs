@@ -130,6 +130,11 @@ impl ClientNonInvite {
         earliest(&[self.timer_e, self.timer_f, self.timer_k])
     }
 
+    /// Whether a final response arrived (or the transaction gave up): nothing more to wait for.
+    pub fn is_answered(&self) -> bool {
+        matches!(self.state, State::Completed | State::Terminated)
+    }
+
     /// Whether the endpoint may forget this transaction.
     pub fn is_terminated(&self) -> bool {
         self.state == State::Terminated

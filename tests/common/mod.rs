@@ -1,0 +1,871 @@
+//! End-to-end harness: the real `hotline` binary against real SIPp, on
+//! 127.0.0.1 only, every run bounded in calls and in time.
+//!
+//! * [`Server::start`] picks free loopback ports, makes a fresh data dir,
+//!   adds the SIP accounts (`hotline phone add`), spawns `hotline serve`
+//!   with its stderr in `DATA_DIR/server.log`, and waits for `/healthz`.
+//!   Dropping it sends SIGTERM (SIGKILL after 5 s); when the test is
+//!   failing it prints the tail of the server log and keeps the data dir.
+//! * [`Sipp::run`] runs one SIPp scenario from `tests/sipp/` against it
+//!   and returns a [`SippOutcome`]: exit status, call counters from the
+//!   `-trace_stat` file, and the paths of SIPp's logs (messages, errors,
+//!   screen), which [`SippOutcome::assert_all_ok`] prints on failure.
+//!
+//! SIPp must be installed (`scripts/test.sh` installs Debian's
+//! `sip-tester`); it is not optional: a missing `sipp` fails the tests.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The binary under test, built by cargo for this integration test.
+pub const HOTLINE: &str = env!("CARGO_BIN_EXE_hotline");
+
+/// The SIP user the scenarios call (`[service]` in SIPp).
+pub const HOTLINE_NUMBER: &str = "12348";
+
+/// How long `hotline serve` may take to answer `/healthz`.
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long after SIGTERM before SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn scenario_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("sipp")
+}
+
+// ---------------------------------------------------------------- ports
+
+fn used_ports() -> &'static Mutex<HashSet<u16>> {
+    static USED: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    USED.get_or_init(|| Mutex::new(HashSet::new()))
+}
+
+/// A loopback port free for both UDP and TCP right now, never handed out
+/// twice by this process (tests run in parallel threads).
+pub fn free_port() -> u16 {
+    for _ in 0..500 {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind UDP 127.0.0.1:0");
+        let port = udp.local_addr().expect("local_addr").port();
+        let Ok(tcp) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)) else {
+            continue;
+        };
+        let mut used = used_ports().lock().unwrap_or_else(|e| e.into_inner());
+        if used.insert(port) {
+            drop(tcp);
+            drop(udp);
+            return port;
+        }
+    }
+    panic!("could not find a free loopback port (UDP+TCP) after 500 tries");
+}
+
+/// A range of RTP ports of its own for each server of this process, below
+/// Linux's ephemeral range (32768+) so it never meets `free_port()`.
+fn rtp_range() -> (u16, u16) {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    const SIZE: usize = 300;
+    let n = NEXT.fetch_add(1, Ordering::SeqCst) % 40;
+    let lo = 20_000 + n * SIZE;
+    (lo as u16, (lo + SIZE - 1) as u16)
+}
+
+fn unique_dir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let dir =
+        std::env::temp_dir().join(format!("hotline-e2e-{}-{}-{}", name, std::process::id(), n));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    dir
+}
+
+// ---------------------------------------------------------------- signals
+
+mod sys {
+    unsafe extern "C" {
+        // libc's kill(2); std links libc on every unix target.
+        fn kill(pid: i32, sig: i32) -> i32;
+    }
+    pub const SIGTERM: i32 = 15;
+
+    pub fn signal(pid: u32, sig: i32) -> bool {
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe { kill(pid as i32, sig) == 0 }
+    }
+}
+
+/// The last `max_lines` lines of a text file (lossy UTF-8), or a note.
+pub fn tail(path: &Path, max_lines: usize) -> String {
+    match fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let lines: Vec<&str> = text.lines().collect();
+            let start = lines.len().saturating_sub(max_lines);
+            let mut out = String::new();
+            if start > 0 {
+                out.push_str(&format!(
+                    "[... {start} earlier lines in {}]\n",
+                    path.display()
+                ));
+            }
+            for l in &lines[start..] {
+                out.push_str(l);
+                out.push('\n');
+            }
+            out
+        }
+        Err(e) => format!("[cannot read {}: {e}]\n", path.display()),
+    }
+}
+
+/// The first `max_bytes` of a text file (lossy UTF-8), or a note.
+pub fn head(path: &Path, max_bytes: usize) -> String {
+    match fs::read(path) {
+        Ok(bytes) => {
+            let cut = bytes.len().min(max_bytes);
+            let mut s = String::from_utf8_lossy(&bytes[..cut]).into_owned();
+            if cut < bytes.len() {
+                s.push_str(&format!(
+                    "\n[... {} more bytes in {}]\n",
+                    bytes.len() - cut,
+                    path.display()
+                ));
+            }
+            s
+        }
+        Err(e) => format!("[cannot read {}: {e}]\n", path.display()),
+    }
+}
+
+// ---------------------------------------------------------------- server
+
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// Short name, used in the data dir's name.
+    pub name: String,
+    /// `--answer-delay-ms`: 0 answers at once, else 180 then 200 after it.
+    pub answer_delay_ms: u64,
+    /// SIP accounts to create first: (username, password).
+    pub phones: Vec<(String, String)>,
+    /// More arguments for `hotline serve`.
+    pub extra_args: Vec<String>,
+}
+
+impl ServerOptions {
+    pub fn named(name: &str) -> Self {
+        ServerOptions {
+            name: name.to_string(),
+            answer_delay_ms: 0,
+            phones: Vec::new(),
+            extra_args: Vec::new(),
+        }
+    }
+    pub fn answer_delay_ms(mut self, ms: u64) -> Self {
+        self.answer_delay_ms = ms;
+        self
+    }
+    pub fn phone(mut self, user: &str, password: &str) -> Self {
+        self.phones.push((user.to_string(), password.to_string()));
+        self
+    }
+}
+
+pub struct Server {
+    child: Option<Child>,
+    pub sip_port: u16,
+    pub http_port: u16,
+    pub data_dir: PathBuf,
+    pub log_path: PathBuf,
+    stopped: Option<ExitStatus>,
+}
+
+impl Server {
+    pub fn sip_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.sip_port)
+    }
+
+    fn database_url(data_dir: &Path) -> String {
+        format!("sqlite://{}/hotline.db", data_dir.display())
+    }
+
+    pub fn start(opts: ServerOptions) -> Server {
+        let data_dir = unique_dir(&opts.name);
+        let db = Self::database_url(&data_dir);
+
+        for (user, password) in &opts.phones {
+            add_phone(&data_dir, &db, user, password);
+        }
+
+        let sip_port = free_port();
+        let http_port = free_port();
+        let (rtp_lo, rtp_hi) = rtp_range();
+        let log_path = data_dir.join("server.log");
+        let log = fs::File::create(&log_path).expect("create server.log");
+        let out = fs::File::create(data_dir.join("server.stdout.log")).expect("create stdout log");
+
+        let mut cmd = Command::new(HOTLINE);
+        cmd.arg("serve")
+            .arg("--sip-listen")
+            .arg(format!("127.0.0.1:{sip_port}"))
+            .arg("--http-listen")
+            .arg(format!("127.0.0.1:{http_port}"))
+            .arg("--rtp-ports")
+            .arg(format!("{rtp_lo}-{rtp_hi}"))
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .arg("--database-url")
+            .arg(&db)
+            .arg("--answer-delay-ms")
+            .arg(opts.answer_delay_ms.to_string())
+            .arg("--sip-realm")
+            .arg("hotline")
+            .args(&opts.extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(log));
+        if std::env::var_os("RUST_LOG").is_none() {
+            // SIP-level detail in server.log helps read a failing test.
+            cmd.env("RUST_LOG", "info,hotline=debug,hotline_sip=debug");
+        }
+        eprintln!(
+            "[{}] hotline serve: SIP 127.0.0.1:{sip_port} (UDP+TCP), HTTP 127.0.0.1:{http_port}, RTP {rtp_lo}-{rtp_hi}, data {}",
+            opts.name,
+            data_dir.display()
+        );
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {HOTLINE} serve: {e}"));
+
+        let mut server = Server {
+            child: Some(child),
+            sip_port,
+            http_port,
+            data_dir,
+            log_path,
+            stopped: None,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!(
+                    "hotline serve exited before it was ready ({status}); server log:\n{}",
+                    tail(&self.log_path, 80)
+                );
+            }
+            match http_get(self.http_port, "/healthz") {
+                Ok(200) => return,
+                Ok(_) | Err(_) if Instant::now() < deadline => {
+                    thread::sleep(Duration::from_millis(50))
+                }
+                other => panic!(
+                    "hotline serve not ready after {READY_TIMEOUT:?} (GET /healthz: {other:?}); server log:\n{}",
+                    tail(&self.log_path, 80)
+                ),
+            }
+        }
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// The process is still running.
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// SIGTERM, wait up to `grace`, then SIGKILL. Returns the exit status
+    /// and whether it had to be killed.
+    fn terminate(&mut self, grace: Duration) -> Option<(ExitStatus, bool)> {
+        let mut child = self.child.take()?;
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some((status, false));
+        }
+        sys::signal(child.id(), sys::SIGTERM);
+        let deadline = Instant::now() + grace;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return Some((status, false)),
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+                _ => break,
+            }
+        }
+        let _ = child.kill();
+        child.wait().ok().map(|s| (s, true))
+    }
+
+    /// Stop the server with SIGTERM (SIGKILL after `grace`) and return how
+    /// it exited and how long it took; panics if it had to be killed.
+    pub fn stop_within(&mut self, grace: Duration) -> (ExitStatus, Duration) {
+        let t0 = Instant::now();
+        let (status, killed) = self.terminate(grace).expect("server already stopped");
+        let took = t0.elapsed();
+        self.stopped = Some(status);
+        if killed {
+            panic!(
+                "hotline serve did not exit within {grace:?} of SIGTERM (SIGKILLed); server log:\n{}",
+                tail(&self.log_path, 60)
+            );
+        }
+        (status, took)
+    }
+
+    /// [`Server::stop_within`] the usual 5 s.
+    pub fn stop(&mut self) -> ExitStatus {
+        self.stop_within(STOP_TIMEOUT).0
+    }
+
+    pub fn log_tail(&self, lines: usize) -> String {
+        tail(&self.log_path, lines)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let result = self.terminate(STOP_TIMEOUT);
+        if thread::panicking() {
+            let how = match result {
+                Some((s, true)) => format!("{s}, killed: SIGTERM was not enough within 5 s"),
+                Some((s, false)) => s.to_string(),
+                None => format!("{:?}", self.stopped),
+            };
+            eprintln!(
+                "---- hotline serve (exit: {how}), last lines of {} ----\n{}---- data dir kept: {} ----",
+                self.log_path.display(),
+                tail(&self.log_path, 60),
+                self.data_dir.display()
+            );
+        } else if std::env::var_os("HOTLINE_KEEP_TEST_DIRS").is_none() {
+            let _ = fs::remove_dir_all(&self.data_dir);
+        }
+    }
+}
+
+/// `hotline phone add USER --password-stdin ...`
+pub fn add_phone(data_dir: &Path, database_url: &str, user: &str, password: &str) {
+    let mut child = Command::new(HOTLINE)
+        .args(["phone", "add", user, "--password-stdin", "--data-dir"])
+        .arg(data_dir)
+        .arg("--database-url")
+        .arg(database_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {HOTLINE} phone add: {e}"));
+    {
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{password}").expect("write password to hotline phone add");
+    }
+    let out = child
+        .wait_with_output()
+        .expect("wait for hotline phone add");
+    assert!(
+        out.status.success(),
+        "hotline phone add {user} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Plain HTTP/1.1 GET on 127.0.0.1:port; returns the status code.
+pub fn http_get(port: u16, path: &str) -> std::io::Result<u16> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    s.set_write_timeout(Some(Duration::from_secs(2)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    // The status line is enough.
+    while !buf.windows(2).any(|w| w == b"\r\n") {
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let line = String::from_utf8_lossy(&buf);
+    let code = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse::<u16>().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad HTTP response: {line:?}")))?;
+    Ok(code)
+}
+
+// ---------------------------------------------------------------- sipp
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// One SIPp run: `Sipp::new("uac_basic.xml").calls(200).rate(50).run(&server)`.
+#[derive(Clone, Debug)]
+pub struct Sipp {
+    pub scenario: String,
+    /// -m: stop after this many calls.
+    pub calls: u32,
+    /// -r: calls per second.
+    pub rate: u32,
+    /// -l: at most this many calls at once.
+    pub limit: u32,
+    pub transport: Transport,
+    /// -s: the user part of the Request-URI ([service]).
+    pub service: String,
+    /// -timeout: the whole run, then SIPp stops and fails (-timeout_error).
+    pub timeout: Duration,
+    pub extra_args: Vec<String>,
+}
+
+impl Sipp {
+    pub fn new(scenario: &str) -> Sipp {
+        Sipp {
+            scenario: scenario.to_string(),
+            calls: 1,
+            rate: 10,
+            limit: 10,
+            transport: Transport::Udp,
+            service: HOTLINE_NUMBER.to_string(),
+            timeout: Duration::from_secs(60),
+            extra_args: Vec::new(),
+        }
+    }
+    pub fn calls(mut self, n: u32) -> Self {
+        self.calls = n;
+        self
+    }
+    pub fn rate(mut self, r: u32) -> Self {
+        self.rate = r;
+        self
+    }
+    pub fn limit(mut self, l: u32) -> Self {
+        self.limit = l;
+        self
+    }
+    pub fn tcp(mut self) -> Self {
+        self.transport = Transport::Tcp;
+        self
+    }
+    pub fn service(mut self, s: &str) -> Self {
+        self.service = s.to_string();
+        self
+    }
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+    pub fn arg(mut self, a: &str) -> Self {
+        self.extra_args.push(a.to_string());
+        self
+    }
+    pub fn args(mut self, a: &[&str]) -> Self {
+        self.extra_args.extend(a.iter().map(|s| s.to_string()));
+        self
+    }
+
+    /// Run to the end (bounded by `timeout` plus a margin).
+    pub fn run(self, server: &Server) -> SippOutcome {
+        self.spawn(server).wait()
+    }
+
+    /// Start SIPp and return at once; see [`SippRun::wait`].
+    pub fn spawn(self, server: &Server) -> SippRun {
+        let scenario_path = scenario_dir().join(&self.scenario);
+        assert!(
+            scenario_path.is_file(),
+            "no such scenario: {}",
+            scenario_path.display()
+        );
+        let stem = self.scenario.trim_end_matches(".xml").to_string();
+        static RUN: AtomicUsize = AtomicUsize::new(0);
+        let n = RUN.fetch_add(1, Ordering::SeqCst);
+        let dir = server.data_dir.join(format!("sipp-{stem}-{n}"));
+        fs::create_dir_all(&dir).expect("create sipp dir");
+        let files = SippFiles {
+            stats: dir.join("stats.csv"),
+            errors: dir.join("errors.log"),
+            messages: dir.join("messages.log"),
+            screen: dir.join("screen.log"),
+            stdout: dir.join("stdout.log"),
+            stderr: dir.join("stderr.log"),
+            dir: dir.clone(),
+        };
+        let local_port = free_port();
+        let mut cmd = Command::new("sipp");
+        cmd.arg(server.sip_addr())
+            .arg("-sf")
+            .arg(&scenario_path)
+            .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
+            .arg("-p")
+            .arg(local_port.to_string())
+            .arg("-t")
+            .arg(match self.transport {
+                Transport::Udp => "u1",
+                Transport::Tcp => "t1",
+            })
+            .arg("-s")
+            .arg(&self.service)
+            .arg("-m")
+            .arg(self.calls.to_string())
+            .arg("-l")
+            .arg(self.limit.to_string())
+            .arg("-r")
+            .arg(self.rate.to_string())
+            .arg("-timeout")
+            .arg(format!("{}s", self.timeout.as_secs().max(1)))
+            .arg("-timeout_error")
+            .arg("-nostdin")
+            .arg("-trace_stat")
+            .arg("-stf")
+            .arg(&files.stats)
+            .arg("-trace_err")
+            .arg("-error_file")
+            .arg(&files.errors)
+            .arg("-trace_msg")
+            .arg("-message_file")
+            .arg(&files.messages)
+            .arg("-trace_screen")
+            .arg("-screen_file")
+            .arg(&files.screen)
+            .args(&self.extra_args)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(
+                fs::File::create(&files.stdout).expect("create sipp stdout"),
+            ))
+            .stderr(Stdio::from(
+                fs::File::create(&files.stderr).expect("create sipp stderr"),
+            ));
+        let command_line = format!("{cmd:?}");
+        eprintln!("[sipp] {command_line}");
+        let child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+                "`sipp` is not installed (Debian package sip-tester): run `bash scripts/test.sh`, which installs it"
+            ),
+            Err(e) => panic!("cannot start sipp: {e}"),
+        };
+        SippRun {
+            child,
+            started: Instant::now(),
+            limit: self.timeout + Duration::from_secs(30),
+            files,
+            scenario: self.scenario,
+            command_line,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SippFiles {
+    pub dir: PathBuf,
+    pub stats: PathBuf,
+    pub errors: PathBuf,
+    pub messages: PathBuf,
+    pub screen: PathBuf,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+}
+
+pub struct SippRun {
+    child: Child,
+    started: Instant,
+    limit: Duration,
+    pub files: SippFiles,
+    pub scenario: String,
+    pub command_line: String,
+}
+
+impl SippRun {
+    /// SIPp's message log so far (to wait for a step of the scenario).
+    pub fn messages_so_far(&self) -> String {
+        fs::read(&self.files.messages)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Wait until SIPp's message log contains `needle`, at most `max`.
+    pub fn wait_for_message(&mut self, needle: &str, max: Duration) -> bool {
+        let deadline = Instant::now() + max;
+        while Instant::now() < deadline {
+            if self.messages_so_far().contains(needle) {
+                return true;
+            }
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return self.messages_so_far().contains(needle);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn wait(mut self) -> SippOutcome {
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(s)) => break Some(s),
+                Ok(None) if self.started.elapsed() < self.limit => {
+                    thread::sleep(Duration::from_millis(20))
+                }
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break None;
+                }
+            }
+        };
+        let stats = parse_stats(&self.files.stats);
+        let num = |k: &str| {
+            stats
+                .get(k)
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        SippOutcome {
+            exit_code: status.and_then(|s| s.code()),
+            killed: status.is_none(),
+            created: num("TotalCallCreated"),
+            successful: num("SuccessfulCall(C)"),
+            failed: num("FailedCall(C)"),
+            stats,
+            files: self.files,
+            scenario: self.scenario,
+            command_line: self.command_line,
+            elapsed: self.started.elapsed(),
+        }
+    }
+}
+
+/// The last line of SIPp's `-trace_stat` CSV as name -> value.
+fn parse_stats(path: &Path) -> HashMap<String, String> {
+    let Ok(text) = fs::read_to_string(path) else {
+        return HashMap::new();
+    };
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let Some(header) = lines.next() else {
+        return HashMap::new();
+    };
+    let Some(last) = lines.next_back() else {
+        return HashMap::new();
+    };
+    header
+        .split(';')
+        .zip(last.split(';'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+#[derive(Debug)]
+pub struct SippOutcome {
+    /// 0: all calls succeeded; 1: some failed; 97: internal command;
+    /// 99: no call processed; 255: fatal error; 254: cannot bind.
+    pub exit_code: Option<i32>,
+    /// SIPp overran its own -timeout by 30 s and was killed.
+    pub killed: bool,
+    pub created: u64,
+    pub successful: u64,
+    pub failed: u64,
+    pub stats: HashMap<String, String>,
+    pub files: SippFiles,
+    pub scenario: String,
+    pub command_line: String,
+    pub elapsed: Duration,
+}
+
+impl SippOutcome {
+    pub fn all_ok(&self, expected_calls: u64) -> bool {
+        self.exit_code == Some(0) && self.successful == expected_calls && self.failed == 0
+    }
+
+    /// Non-zero `Failed*` and other telling counters.
+    pub fn notable_counters(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .stats
+            .iter()
+            .filter(|(k, val)| {
+                k.ends_with("(C)")
+                    && (k.starts_with("Failed")
+                        || k.starts_with("Retransmissions")
+                        || k.starts_with("OutOfCall")
+                        || k.starts_with("DeadCall")
+                        || k.starts_with("AutoAnswered"))
+                    && val.parse::<f64>().map(|x| x != 0.0).unwrap_or(false)
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    pub fn report(&self) -> String {
+        let meaning = match self.exit_code {
+            Some(0) => "all calls successful",
+            Some(1) => "at least one call failed",
+            Some(97) => "exit on internal command",
+            Some(99) => "normal exit without calls processed",
+            Some(255) => "fatal error (e.g. global -timeout reached, or a scenario error)",
+            Some(254) => "fatal error binding a socket",
+            None if self.killed => "killed by the harness (ran past its -timeout)",
+            _ => "unknown",
+        };
+        let mut r = String::new();
+        r.push_str(&format!(
+            "==== SIPp {} : exit {:?} ({meaning}) after {:.1?}\n",
+            self.scenario, self.exit_code, self.elapsed
+        ));
+        r.push_str(&format!(
+            "calls created {}, successful {}, failed {}\n",
+            self.created, self.successful, self.failed
+        ));
+        for (k, v) in self.notable_counters() {
+            r.push_str(&format!("  {k} = {v}\n"));
+        }
+        r.push_str(&format!("command: {}\n", self.command_line));
+        r.push_str(&format!("logs in {}\n", self.files.dir.display()));
+        r.push_str("---- sipp errors (-trace_err) ----\n");
+        r.push_str(&head(&self.files.errors, 6000));
+        r.push_str("\n---- sipp stderr ----\n");
+        r.push_str(&head(&self.files.stderr, 2000));
+        r.push_str("\n---- sipp screen at exit ----\n");
+        r.push_str(&tail(&self.files.screen, 45));
+        r.push_str("---- sipp messages (-trace_msg), last lines ----\n");
+        r.push_str(&tail(&self.files.messages, 120));
+        r
+    }
+
+    /// Panics with the full report unless exactly `expected_calls` calls
+    /// succeeded, none failed and SIPp exited 0.
+    #[track_caller]
+    pub fn assert_all_ok(&self, expected_calls: u64) {
+        if !self.all_ok(expected_calls) {
+            panic!(
+                "expected {expected_calls} successful SIPp call(s) and none failed\n{}",
+                self.report()
+            );
+        }
+        eprintln!(
+            "[sipp] {}: {} call(s) successful in {:.1?}",
+            self.scenario, self.successful, self.elapsed
+        );
+    }
+
+    /// The whole SIPp message log.
+    pub fn messages(&self) -> String {
+        fs::read(&self.files.messages)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+// ---------------------------------------------------------------- trace
+
+/// One SIP message from SIPp's `-trace_msg` log.
+#[derive(Clone, Debug)]
+pub struct TracedMessage {
+    /// Seconds since midnight (the log's wall-clock time).
+    pub at: f64,
+    /// Sent by SIPp (else received).
+    pub sent: bool,
+    /// "INVITE sip:... SIP/2.0" or "SIP/2.0 200 OK".
+    pub first_line: String,
+    pub text: String,
+}
+
+impl TracedMessage {
+    /// The value of the first header called `name` (or its compact form).
+    pub fn header(&self, name: &str, compact: Option<&str>) -> Option<String> {
+        for line in self.text.lines().skip(1) {
+            if line.is_empty() {
+                break;
+            }
+            let Some((n, v)) = line.split_once(':') else {
+                continue;
+            };
+            let n = n.trim();
+            if n.eq_ignore_ascii_case(name) || compact.is_some_and(|c| n.eq_ignore_ascii_case(c)) {
+                return Some(v.trim().to_string());
+            }
+        }
+        None
+    }
+    pub fn call_id(&self) -> Option<String> {
+        self.header("Call-ID", Some("i"))
+    }
+    pub fn cseq(&self) -> Option<String> {
+        self.header("CSeq", None)
+    }
+    /// The status code of a response.
+    pub fn status(&self) -> Option<u16> {
+        let rest = self.first_line.strip_prefix("SIP/2.0 ")?;
+        rest.split_whitespace().next()?.parse().ok()
+    }
+}
+
+/// Parse SIPp's `-trace_msg` log. Each entry starts with a line of dashes
+/// and a timestamp, then "UDP message sent (N bytes):" or "... message
+/// received [N] bytes :", a blank line and the message.
+pub fn parse_trace(log: &str) -> Vec<TracedMessage> {
+    let mut out = Vec::new();
+    for block in log.split("-----------------------------------------------") {
+        let mut lines = block.lines();
+        let Some(stamp) = lines.next() else { continue };
+        // " 2026-11-25 11:58:24.529962"
+        let Some(time) = stamp.split_whitespace().nth(1) else {
+            continue;
+        };
+        let mut hms = time.split(':');
+        let (Some(h), Some(m), Some(sec)) = (hms.next(), hms.next(), hms.next()) else {
+            continue;
+        };
+        let (Ok(h), Ok(m), Ok(sec)) = (h.parse::<f64>(), m.parse::<f64>(), sec.parse::<f64>())
+        else {
+            continue;
+        };
+        let Some(kind) = lines.next() else { continue };
+        let sent = if kind.contains("message sent") {
+            true
+        } else if kind.contains("message received") {
+            false
+        } else {
+            continue;
+        };
+        let text: String = lines
+            .skip_while(|l| l.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let first_line = text.lines().next().unwrap_or("").trim().to_string();
+        out.push(TracedMessage {
+            at: h * 3600.0 + m * 60.0 + sec,
+            sent,
+            first_line,
+            text,
+        });
+    }
+    out
+}
