@@ -70,7 +70,10 @@ impl Dialog {
 
     /// Creates the UAC side of a dialog from our INVITE and the peer's 2xx (§12.1.2): the route
     /// set is the response's Record-Route reversed, the remote target its Contact.
-    pub fn as_uac(invite: &Request, response: &crate::message::Response) -> Result<Dialog, ParseError> {
+    pub fn as_uac(
+        invite: &Request,
+        response: &crate::message::Response,
+    ) -> Result<Dialog, ParseError> {
         let contact = response
             .contact()
             .ok_or(ParseError::new("2xx without Contact"))??;
