@@ -19,7 +19,7 @@ cargo build --release --quiet --bin hotline
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-RUST_LOG=warn target/release/hotline serve --sip-listen 127.0.0.1:$SIP_PORT --http-listen 127.0.0.1:$HTTP_PORT \
+RUST_LOG=warn "${CARGO_TARGET_DIR:-target}/release/hotline" serve --sip-listen 127.0.0.1:$SIP_PORT --http-listen 127.0.0.1:$HTTP_PORT \
   --rtp-ports 40000-59999 --data-dir "$work/data" 2>"$work/server.log" &
 server=$!
 for _ in $(seq 50); do

@@ -22,10 +22,26 @@ struct Cli {
 enum Command {
     /// Run the hotline: SIP on UDP+TCP, media, and the console.
     Serve(config::ServeArgs),
+    /// Work with dialplans.
+    Dialplan {
+        #[command(subcommand)]
+        command: DialplanCommand,
+    },
     /// Manage lawyers' phone accounts (SIP digest credentials).
     Phone {
         #[command(subcommand)]
         command: phone::PhoneCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DialplanCommand {
+    /// Validate a dialplan directory; prints `file:line: what is wrong` for each problem and
+    /// exits 1 when there is any.
+    Check {
+        /// The directory [default: ./dialplans].
+        #[arg(default_value = "dialplans")]
+        dir: std::path::PathBuf,
     },
 }
 
@@ -42,5 +58,18 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args.resolve()?)),
         Command::Phone { command } => runtime.block_on(phone::run(command)),
+        Command::Dialplan {
+            command: DialplanCommand::Check { dir },
+        } => {
+            let problems = hotline_ivr::check(&dir);
+            for p in &problems {
+                println!("{p}");
+            }
+            if !problems.is_empty() {
+                std::process::exit(1);
+            }
+            println!("{}: ok", dir.display());
+            Ok(())
+        }
     }
 }
