@@ -238,27 +238,15 @@ mod tests {
         let (s, _dir) = store().await;
         s.add_phone_account(&acct()).await.unwrap();
         let c = vec![("sip:l@127.0.0.1:5062".to_string(), 120)];
-        let b = s
-            .apply_bindings("lawyer1", false, &c, "cid", 2, "127.0.0.1:5062", "UDP")
-            .await
-            .unwrap();
+        let b = s.apply_bindings(&upd(false, &c, "cid", 2)).await.unwrap();
         assert_eq!(b.len(), 1);
         let old = vec![("sip:l@127.0.0.1:5062".to_string(), 0)];
-        let b = s
-            .apply_bindings("lawyer1", false, &old, "cid", 1, "127.0.0.1:5062", "UDP")
-            .await
-            .unwrap();
+        let b = s.apply_bindings(&upd(false, &old, "cid", 1)).await.unwrap();
         assert_eq!(b.len(), 1, "an older CSeq cannot remove the binding");
-        let b = s
-            .apply_bindings("lawyer1", false, &old, "cid", 3, "127.0.0.1:5062", "UDP")
-            .await
-            .unwrap();
+        let b = s.apply_bindings(&upd(false, &old, "cid", 3)).await.unwrap();
         assert!(b.is_empty());
         s.apply_bindings(&upd(false, &c, "cid2", 1)).await.unwrap();
-        let b = s
-            .apply_bindings("lawyer1", true, &[], "cid3", 1, "x", "UDP")
-            .await
-            .unwrap();
+        let b = s.apply_bindings(&upd(true, &[], "cid3", 1)).await.unwrap();
         assert!(b.is_empty());
     }
 }
