@@ -3,6 +3,7 @@
 mod calls;
 mod config;
 mod phone;
+mod register;
 mod serve;
 
 use clap::{Parser, Subcommand};

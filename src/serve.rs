@@ -28,13 +28,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let sip_task = tokio::spawn(driver.run(events_tx));
 
     let stats = Arc::new(LiveStats::default());
-    let handler = CallHandler::new(
-        &config,
-        sip_addr.ip(),
-        sip.clone(),
-        store.clone(),
-        stats.clone(),
-    )?;
+    let handler = CallHandler::new(&config, sip_addr, sip.clone(), store.clone(), stats.clone())?;
     let handler_task = tokio::spawn(handler.run(events));
 
     let http = tokio::net::TcpListener::bind(config.http_listen)

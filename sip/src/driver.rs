@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::endpoint::{
-    CallHandle, Endpoint, EndpointConfig, Event, RequestHandle, Transmit, Transport,
+    CallHandle, Endpoint, EndpointConfig, Event, OutgoingCall, RequestHandle, Transmit, Transport,
 };
 use crate::message::parse::Frame;
 use crate::message::{Response, StreamFramer};
@@ -29,6 +29,8 @@ pub enum Command {
     Reject(CallHandle, u16),
     /// Hang a call up.
     Hangup(CallHandle),
+    /// Place a call (to a lawyer's phone); the handle comes back on the channel.
+    Invite(Box<OutgoingCall>, oneshot::Sender<CallHandle>),
     /// Answer a REGISTER.
     Respond(RequestHandle, Box<Response>),
     /// Hang every call up and report when all BYEs are done (or the deadline passed).
@@ -143,6 +145,9 @@ impl SipDriver {
                         Command::Answer(c, sdp) => self.endpoint.answer(c, sdp, now),
                         Command::Reject(c, s) => self.endpoint.reject(c, s, now),
                         Command::Hangup(c) => self.endpoint.hangup(c, now),
+                        Command::Invite(call, reply) => {
+                            let _ = reply.send(self.endpoint.invite(*call, now));
+                        }
                         Command::Respond(h, r) => self.endpoint.respond(&h, *r, now),
                         Command::Shutdown(grace, done) => {
                             info!(calls = self.endpoint.active_calls(), "shutting down: hanging up calls");

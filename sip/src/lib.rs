@@ -8,6 +8,7 @@ pub mod auth;
 pub mod dialog;
 pub mod driver;
 pub mod endpoint;
+pub mod media;
 pub mod message;
 pub mod registrar;
 pub mod rtp_ports;

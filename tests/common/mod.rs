@@ -159,6 +159,8 @@ pub struct ServerOptions {
     pub phones: Vec<(String, String)>,
     /// More arguments for `hotline serve`.
     pub extra_args: Vec<String>,
+    /// Run on an existing data directory (a restart after a crash).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl ServerOptions {
@@ -168,7 +170,13 @@ impl ServerOptions {
             answer_delay_ms: 0,
             phones: Vec::new(),
             extra_args: Vec::new(),
+            data_dir: None,
         }
+    }
+    /// Reuses the data directory of a previous server (for restarts).
+    pub fn data_dir(mut self, dir: &Path) -> Self {
+        self.data_dir = Some(dir.to_path_buf());
+        self
     }
     pub fn answer_delay_ms(mut self, ms: u64) -> Self {
         self.answer_delay_ms = ms;
@@ -199,7 +207,10 @@ impl Server {
     }
 
     pub fn start(opts: ServerOptions) -> Server {
-        let data_dir = unique_dir(&opts.name);
+        let data_dir = opts
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| unique_dir(&opts.name));
         let db = Self::database_url(&data_dir);
 
         for (user, password) in &opts.phones {
@@ -209,7 +220,11 @@ impl Server {
         let sip_port = free_port();
         let http_port = free_port();
         let (rtp_lo, rtp_hi) = rtp_range();
-        let log_path = data_dir.join("server.log");
+        let log_path = data_dir.join(if opts.data_dir.is_some() {
+            "server-restarted.log"
+        } else {
+            "server.log"
+        });
         let log = fs::File::create(&log_path).expect("create server.log");
         let out = fs::File::create(data_dir.join("server.stdout.log")).expect("create stdout log");
 
@@ -282,6 +297,16 @@ impl Server {
         }
     }
 
+    /// `kill -9`: the crash every durability promise is about.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            if let Ok(status) = child.wait() {
+                self.stopped = Some(status);
+            }
+        }
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())
     }
@@ -337,6 +362,17 @@ impl Server {
 
     pub fn log_tail(&self, lines: usize) -> String {
         tail(&self.log_path, lines)
+    }
+}
+
+/// A SIPp run that is dropped unfinished (its server crashed on purpose) is stopped, so no
+/// test leaves a SIPp behind.
+impl Drop for SippRun {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -442,6 +478,10 @@ pub struct Sipp {
     /// -timeout: the whole run, then SIPp stops and fails (-timeout_error).
     pub timeout: Duration,
     pub extra_args: Vec<String>,
+    /// Files copied into SIPp's working directory first (audio for `rtp_stream`).
+    pub files: Vec<PathBuf>,
+    /// -mp: SIPp's media port, picked free for each run so parallel tests do not collide.
+    pub media_port: u16,
 }
 
 impl Sipp {
@@ -455,7 +495,15 @@ impl Sipp {
             service: HOTLINE_NUMBER.to_string(),
             timeout: Duration::from_secs(60),
             extra_args: Vec::new(),
+            files: Vec::new(),
+            media_port: free_port(),
         }
+    }
+    /// Copies `path` (relative to the repository) into SIPp's working directory.
+    pub fn file(mut self, path: &str) -> Self {
+        self.files
+            .push(Path::new(env!("CARGO_MANIFEST_DIR")).join(path));
+        self
     }
     pub fn calls(mut self, n: u32) -> Self {
         self.calls = n;
@@ -508,6 +556,10 @@ impl Sipp {
         let n = RUN.fetch_add(1, Ordering::SeqCst);
         let dir = server.data_dir.join(format!("sipp-{stem}-{n}"));
         fs::create_dir_all(&dir).expect("create sipp dir");
+        for f in &self.files {
+            let name = f.file_name().expect("a file name");
+            fs::copy(f, dir.join(name)).expect("copy a file for sipp");
+        }
         let files = SippFiles {
             stats: dir.join("stats.csv"),
             errors: dir.join("errors.log"),
@@ -523,6 +575,8 @@ impl Sipp {
             .arg("-sf")
             .arg(&scenario_path)
             .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
+            .arg("-mp")
+            .arg(self.media_port.to_string())
             .arg("-p")
             .arg(local_port.to_string())
             .arg("-t")
@@ -654,9 +708,9 @@ impl SippRun {
             successful: num("SuccessfulCall(C)"),
             failed: num("FailedCall(C)"),
             stats,
-            files: self.files,
-            scenario: self.scenario,
-            command_line: self.command_line,
+            files: self.files.clone(),
+            scenario: self.scenario.clone(),
+            command_line: self.command_line.clone(),
             elapsed: self.started.elapsed(),
         }
     }

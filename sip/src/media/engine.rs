@@ -1,0 +1,337 @@
+//! The media driver: one thread that owns every call leg's RTP socket and runs them all on one
+//! 20 ms clock. Each tick it drains the sockets, takes one frame from every leg's jitter buffer,
+//! decides what each leg hears (a prompt, the bridged peer, silence), sends, and records.
+//!
+//! One clock for all legs keeps the send pacing free of drift (deadlines are `start + n*20ms`,
+//! never `now + 20ms`) and costs one wake-up per tick instead of one per call. The legs
+//! themselves ([`MediaLeg`]) are sans-IO.
+
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::sync::mpsc as std_mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+pub use super::leg::LegParams;
+use super::leg::{LegEvent, MediaLeg};
+use super::prompt::Prompt;
+use super::recorder::RecordingInfo;
+
+/// The 20 ms packetisation interval of G.711 telephony (RFC 3551 §4.5).
+pub const FRAME: Duration = Duration::from_millis(20);
+
+/// The application's name for one leg (one RTP stream to one phone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LegId(pub u64);
+
+/// Commands from the call logic.
+#[derive(Debug)]
+pub enum MediaCommand {
+    /// Starts a leg on a bound socket; records to `record` when given (stereo: this leg's
+    /// caller on the left, what the caller hears on the right).
+    Open {
+        /// The leg.
+        leg: LegId,
+        /// Its RTP socket (bound on the port in our SDP).
+        socket: UdpSocket,
+        /// Its RTCP socket (the next port, RFC 3550 §11), if it could be bound.
+        rtcp_socket: Option<UdpSocket>,
+        /// Negotiated media.
+        params: LegParams,
+        /// Recording file.
+        record: Option<PathBuf>,
+    },
+    /// New negotiated media after a re-INVITE (hold, codec change, new address).
+    Update(LegId, LegParams),
+    /// Plays prompts in order; `barge_in` stops them at the first digit.
+    Play {
+        /// The leg.
+        leg: LegId,
+        /// Prompts to play.
+        prompts: Vec<Prompt>,
+        /// Stop on a digit.
+        barge_in: bool,
+        /// Loop (hold music).
+        looping: bool,
+    },
+    /// Stops the current prompt.
+    StopPlay(LegId),
+    /// Connects two legs: each hears the other; digits of one are forwarded to the other.
+    Bridge(LegId, LegId),
+    /// Disconnects a leg from its peer (both go back to silence or prompts).
+    Unbridge(LegId),
+    /// A digit that arrived by SIP INFO for this leg.
+    InfoDigit(LegId, char),
+    /// Closes a leg: finishes its recording.
+    Close(LegId),
+}
+
+/// What the media side reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// A key press, reported once however many ways the phone signalled it.
+    Digit {
+        /// The leg.
+        leg: LegId,
+        /// `0-9`, `*`, `#`, `A-D`.
+        digit: char,
+    },
+    /// The prompts queued with `Play` finished (or were stopped by a digit).
+    PlaybackDone {
+        /// The leg.
+        leg: LegId,
+        /// Stopped early by barge-in or `StopPlay`.
+        interrupted: bool,
+    },
+    /// No RTP from the phone for a long time (a dead caller line): the call should end.
+    RtpTimeout {
+        /// The leg.
+        leg: LegId,
+    },
+    /// The leg is closed; its recording, if any, is complete.
+    Closed {
+        /// The leg.
+        leg: LegId,
+        /// The finished recording.
+        recording: Option<RecordingInfo>,
+    },
+}
+
+/// Handle to the media thread.
+#[derive(Debug, Clone)]
+pub struct MediaEngine {
+    commands: std_mpsc::Sender<MediaCommand>,
+}
+
+impl MediaEngine {
+    /// Starts the media thread; events go to `events`.
+    pub fn start(events: mpsc::UnboundedSender<MediaEvent>) -> std::io::Result<MediaEngine> {
+        let (commands, rx) = std_mpsc::channel();
+        thread::Builder::new()
+            .name("media".into())
+            .spawn(move || Engine::new(rx, events).run())?;
+        Ok(MediaEngine { commands })
+    }
+
+    /// Queues a command; the media thread picks it up at the next tick.
+    pub fn send(&self, cmd: MediaCommand) {
+        if self.commands.send(cmd).is_err() {
+            warn!("media thread has stopped");
+        }
+    }
+}
+
+struct LegIo {
+    socket: UdpSocket,
+    rtcp_socket: Option<UdpSocket>,
+    leg: MediaLeg,
+    peer: Option<LegId>,
+}
+
+struct Engine {
+    commands: std_mpsc::Receiver<MediaCommand>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    legs: HashMap<LegId, LegIo>,
+    order: Vec<LegId>,
+    buf: Vec<u8>,
+}
+
+impl Engine {
+    fn new(
+        commands: std_mpsc::Receiver<MediaCommand>,
+        events: mpsc::UnboundedSender<MediaEvent>,
+    ) -> Self {
+        Engine {
+            commands,
+            events,
+            legs: HashMap::new(),
+            order: Vec::new(),
+            buf: vec![0u8; 2048],
+        }
+    }
+
+    fn run(mut self) {
+        let mut next = Instant::now() + FRAME;
+        loop {
+            let now = Instant::now();
+            if next > now {
+                thread::sleep(next - now);
+            } else if now - next > FRAME * 5 {
+                debug!(
+                    behind_ms = (now - next).as_millis() as u64,
+                    "media clock resynchronised"
+                );
+                next = now;
+            }
+            let tick = next;
+            next += FRAME;
+            loop {
+                match self.commands.try_recv() {
+                    Ok(cmd) => self.command(cmd, tick),
+                    Err(std_mpsc::TryRecvError::Empty) => break,
+                    Err(std_mpsc::TryRecvError::Disconnected) => return,
+                }
+            }
+            self.tick(tick);
+        }
+    }
+
+    fn command(&mut self, cmd: MediaCommand, now: Instant) {
+        match cmd {
+            MediaCommand::Open {
+                leg,
+                socket,
+                rtcp_socket,
+                params,
+                record,
+            } => {
+                if let Err(e) = socket.set_nonblocking(true) {
+                    warn!(error = %e, "RTP socket not usable");
+                    return;
+                }
+                let rtcp_socket = rtcp_socket.filter(|s| s.set_nonblocking(true).is_ok());
+                let media = MediaLeg::new(params, record, now);
+                self.legs.insert(
+                    leg,
+                    LegIo {
+                        socket,
+                        rtcp_socket,
+                        leg: media,
+                        peer: None,
+                    },
+                );
+                self.order.push(leg);
+            }
+            MediaCommand::Update(leg, params) => {
+                if let Some(l) = self.legs.get_mut(&leg) {
+                    l.leg.update(params);
+                }
+            }
+            MediaCommand::Play {
+                leg,
+                prompts,
+                barge_in,
+                looping,
+            } => {
+                if let Some(l) = self.legs.get_mut(&leg) {
+                    l.leg.play(prompts, barge_in, looping);
+                }
+            }
+            MediaCommand::StopPlay(leg) => {
+                if let Some(l) = self.legs.get_mut(&leg) {
+                    l.leg.stop_playback();
+                }
+            }
+            MediaCommand::Bridge(a, b) => {
+                if self.legs.contains_key(&a) && self.legs.contains_key(&b) {
+                    self.unbridge(a);
+                    self.unbridge(b);
+                    self.legs.get_mut(&a).expect("checked").peer = Some(b);
+                    self.legs.get_mut(&b).expect("checked").peer = Some(a);
+                }
+            }
+            MediaCommand::Unbridge(leg) => self.unbridge(leg),
+            MediaCommand::InfoDigit(leg, digit) => {
+                if let Some(l) = self.legs.get_mut(&leg) {
+                    l.leg.info_digit(digit, now);
+                }
+            }
+            MediaCommand::Close(leg) => {
+                self.unbridge(leg);
+                self.order.retain(|l| *l != leg);
+                if let Some(l) = self.legs.remove(&leg) {
+                    let recording = l.leg.close();
+                    let _ = self.events.send(MediaEvent::Closed { leg, recording });
+                }
+            }
+        }
+    }
+
+    fn unbridge(&mut self, leg: LegId) {
+        let peer = self.legs.get_mut(&leg).and_then(|l| l.peer.take());
+        if let Some(p) = peer
+            && let Some(other) = self.legs.get_mut(&p)
+        {
+            other.peer = None;
+        }
+    }
+
+    fn tick(&mut self, now: Instant) {
+        // 1. Everything that arrived since the last tick.
+        for io in self.legs.values_mut() {
+            loop {
+                match io.socket.recv_from(&mut self.buf) {
+                    Ok((n, src)) => io.leg.on_packet(&self.buf[..n], src, now),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        debug!(error = %e, "RTP receive error"); // ICMP unreachable from a dead peer
+                        break;
+                    }
+                }
+            }
+            while let Some(Ok((n, src))) =
+                io.rtcp_socket.as_ref().map(|s| s.recv_from(&mut self.buf))
+            {
+                io.leg.on_rtcp(&self.buf[..n], src, now);
+            }
+        }
+        // 2. One received frame per leg (jitter buffer, decoding, in-band DTMF).
+        for io in self.legs.values_mut() {
+            io.leg.pull_frame(now);
+        }
+        // 3. What each leg hears, then send and record.
+        for id in &self.order {
+            let heard = match self.legs[id].peer {
+                Some(p) => self.legs.get(&p).map(|l| *l.leg.received()),
+                None => None,
+            };
+            let forwarded: Vec<char> = match self.legs[id].peer {
+                Some(p) => self
+                    .legs
+                    .get_mut(&p)
+                    .map(|l| l.leg.take_forward_digits())
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
+            let io = self.legs.get_mut(id).expect("order lists live legs");
+            for d in forwarded {
+                io.leg.send_digit(d);
+            }
+            if let Some((bytes, dest)) = io.leg.produce(heard.as_ref(), now) {
+                send(&io.socket, &bytes, dest);
+            }
+            while let Some((bytes, dest)) = io.leg.poll_extra_packet() {
+                send(&io.socket, &bytes, dest);
+            }
+            if let Some((bytes, dest)) = io.leg.take_rtcp() {
+                send(io.rtcp_socket.as_ref().unwrap_or(&io.socket), &bytes, dest);
+            }
+        }
+        for (id, io) in self.legs.iter_mut() {
+            for ev in io.leg.drain_events() {
+                let leg = *id;
+                let ev = match ev {
+                    LegEvent::Digit(digit) => MediaEvent::Digit { leg, digit },
+                    LegEvent::PlaybackDone { interrupted } => {
+                        MediaEvent::PlaybackDone { leg, interrupted }
+                    }
+                    LegEvent::RtpTimeout => MediaEvent::RtpTimeout { leg },
+                };
+                let _ = self.events.send(ev);
+            }
+        }
+    }
+}
+
+fn send(socket: &UdpSocket, bytes: &[u8], dest: SocketAddr) {
+    if let Err(e) = socket.send_to(bytes, dest)
+        && e.kind() != ErrorKind::WouldBlock
+    {
+        debug!(%dest, error = %e, "RTP send failed");
+    }
+}
