@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 pub mod acd;
 pub mod clock;
+pub mod control;
 pub mod diag;
 pub mod flow;
 mod flow_check;
