@@ -8,6 +8,8 @@ use anyhow::Context;
 use hotline_cases::Store;
 use hotline_console::LiveStats;
 use hotline_sip::driver::{Command, SipDriver};
+use hotline_sip::media::MediaStats;
+use std::sync::atomic::Ordering;
 use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
@@ -28,7 +30,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let sip_task = tokio::spawn(driver.run(events_tx));
 
     let stats = Arc::new(LiveStats::default());
-    let handler = CallHandler::new(&config, sip_addr, sip.clone(), store.clone(), stats.clone())?;
+    let media_stats = Arc::new(MediaStats::default());
+    let handler = CallHandler::new(
+        &config,
+        sip_addr,
+        sip.clone(),
+        store.clone(),
+        stats.clone(),
+        media_stats.clone(),
+    )?;
+    tokio::spawn(publish_media_stats(media_stats, stats.clone()));
     let handler_task = tokio::spawn(handler.run(events));
 
     let http = tokio::net::TcpListener::bind(config.http_listen)
@@ -56,6 +67,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.close().await;
     info!("hotline stopped");
     Ok(())
+}
+
+/// Copies the media thread's figures into the console's live numbers once a second.
+async fn publish_media_stats(media: Arc<MediaStats>, live: Arc<LiveStats>) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        every.tick().await;
+        live.media_legs
+            .store(media.legs.load(Ordering::Relaxed), Ordering::Relaxed);
+        let us = |p| media.lateness_percentile(p).as_micros() as usize;
+        live.send_jitter_p50_us.store(us(50.0), Ordering::Relaxed);
+        live.send_jitter_p99_us.store(us(99.0), Ordering::Relaxed);
+    }
 }
 
 async fn shutdown_signal() {

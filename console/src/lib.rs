@@ -18,6 +18,12 @@ pub struct LiveStats {
     pub answered_calls: AtomicUsize,
     /// Free RTP ports.
     pub free_rtp_ports: AtomicUsize,
+    /// Open media legs.
+    pub media_legs: AtomicUsize,
+    /// Median lateness of RTP sends against their 20 ms grid, microseconds.
+    pub send_jitter_p50_us: AtomicUsize,
+    /// 99th percentile of the same.
+    pub send_jitter_p99_us: AtomicUsize,
 }
 
 #[derive(Serialize)]
@@ -26,6 +32,9 @@ struct Health {
     active_calls: usize,
     answered_calls: usize,
     free_rtp_ports: usize,
+    media_legs: usize,
+    send_jitter_p50_us: usize,
+    send_jitter_p99_us: usize,
 }
 
 /// The console's routes.
@@ -41,6 +50,9 @@ async fn healthz(State(stats): State<Arc<LiveStats>>) -> Json<Health> {
         active_calls: stats.active_calls.load(Ordering::Relaxed),
         answered_calls: stats.answered_calls.load(Ordering::Relaxed),
         free_rtp_ports: stats.free_rtp_ports.load(Ordering::Relaxed),
+        media_legs: stats.media_legs.load(Ordering::Relaxed),
+        send_jitter_p50_us: stats.send_jitter_p50_us.load(Ordering::Relaxed),
+        send_jitter_p99_us: stats.send_jitter_p99_us.load(Ordering::Relaxed),
     })
 }
 

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc as std_mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -20,7 +22,8 @@ use tracing::{debug, warn};
 pub use super::leg::LegParams;
 use super::leg::{LegEvent, MediaLeg};
 use super::prompt::Prompt;
-use super::recorder::RecordingInfo;
+use super::recorder::{Recorder, RecordingInfo};
+use super::stats::MediaStats;
 
 /// The 20 ms packetisation interval of G.711 telephony (RFC 3551 §4.5).
 pub const FRAME: Duration = Duration::from_millis(20);
@@ -69,6 +72,10 @@ pub enum MediaCommand {
     InfoDigit(LegId, char),
     /// Closes a leg: finishes its recording.
     Close(LegId),
+    /// Starts recording what the caller says into its own file (a voicemail message).
+    StartMessage(LegId, PathBuf),
+    /// Stops the message recording; `MessageRecorded` follows.
+    StopMessage(LegId),
 }
 
 /// What the media side reports.
@@ -93,6 +100,13 @@ pub enum MediaEvent {
         /// The leg.
         leg: LegId,
     },
+    /// A message recording (`StartMessage`) is complete.
+    MessageRecorded {
+        /// The leg.
+        leg: LegId,
+        /// The message, if anything was written.
+        recording: Option<RecordingInfo>,
+    },
     /// The leg is closed; its recording, if any, is complete.
     Closed {
         /// The leg.
@@ -109,12 +123,15 @@ pub struct MediaEngine {
 }
 
 impl MediaEngine {
-    /// Starts the media thread; events go to `events`.
-    pub fn start(events: mpsc::UnboundedSender<MediaEvent>) -> std::io::Result<MediaEngine> {
+    /// Starts the media thread; events go to `events`, figures to `stats`.
+    pub fn start(
+        events: mpsc::UnboundedSender<MediaEvent>,
+        stats: Arc<MediaStats>,
+    ) -> std::io::Result<MediaEngine> {
         let (commands, rx) = std_mpsc::channel();
         thread::Builder::new()
             .name("media".into())
-            .spawn(move || Engine::new(rx, events).run())?;
+            .spawn(move || Engine::new(rx, events, stats).run())?;
         Ok(MediaEngine { commands })
     }
 
@@ -139,19 +156,61 @@ struct Engine {
     legs: HashMap<LegId, LegIo>,
     order: Vec<LegId>,
     buf: Vec<u8>,
+    stats: Arc<MediaStats>,
+    /// Closed legs go here: finishing a recording fsyncs, which must not stall the clock.
+    finisher: std_mpsc::Sender<Finish>,
+}
+
+/// Work for the finisher thread.
+enum Finish {
+    Leg(LegId, Box<MediaLeg>),
+    Message(LegId, Recorder),
+}
+
+impl Finish {
+    fn run(self) -> MediaEvent {
+        match self {
+            Finish::Leg(leg, media) => MediaEvent::Closed {
+                leg,
+                recording: media.close(),
+            },
+            Finish::Message(leg, rec) => {
+                let recording = rec
+                    .finish()
+                    .map_err(|e| warn!(error = %e, "message not finished"))
+                    .ok();
+                MediaEvent::MessageRecorded { leg, recording }
+            }
+        }
+    }
 }
 
 impl Engine {
     fn new(
         commands: std_mpsc::Receiver<MediaCommand>,
         events: mpsc::UnboundedSender<MediaEvent>,
+        stats: Arc<MediaStats>,
     ) -> Self {
+        let (finisher, closed) = std_mpsc::channel::<Finish>();
+        let done = events.clone();
+        let spawned = thread::Builder::new()
+            .name("media-finish".into())
+            .spawn(move || {
+                for work in closed {
+                    let _ = done.send(work.run());
+                }
+            });
+        if let Err(e) = spawned {
+            warn!(error = %e, "no recording finisher thread; recordings finish on the media thread");
+        }
         Engine {
             commands,
             events,
             legs: HashMap::new(),
             order: Vec::new(),
             buf: vec![0u8; 2048],
+            stats,
+            finisher,
         }
     }
 
@@ -161,12 +220,15 @@ impl Engine {
             let now = Instant::now();
             if next > now {
                 thread::sleep(next - now);
-            } else if now - next > FRAME * 5 {
-                debug!(
-                    behind_ms = (now - next).as_millis() as u64,
-                    "media clock resynchronised"
-                );
-                next = now;
+            } else if now - next > FRAME {
+                self.stats.overruns.fetch_add(1, Ordering::Relaxed);
+                if now - next > FRAME * 5 {
+                    debug!(
+                        behind_ms = (now - next).as_millis() as u64,
+                        "media clock resynchronised"
+                    );
+                    next = now;
+                }
             }
             let tick = next;
             next += FRAME;
@@ -241,14 +303,37 @@ impl Engine {
                     l.leg.info_digit(digit, now);
                 }
             }
+            MediaCommand::StartMessage(leg, path) => {
+                if let Some(l) = self.legs.get_mut(&leg) {
+                    l.leg.start_message(&path);
+                }
+            }
+            MediaCommand::StopMessage(leg) => {
+                match self.legs.get_mut(&leg).and_then(|l| l.leg.stop_message()) {
+                    Some(rec) => self.finish(Finish::Message(leg, rec)),
+                    None => {
+                        let _ = self.events.send(MediaEvent::MessageRecorded {
+                            leg,
+                            recording: None,
+                        });
+                    }
+                }
+            }
             MediaCommand::Close(leg) => {
                 self.unbridge(leg);
                 self.order.retain(|l| *l != leg);
                 if let Some(l) = self.legs.remove(&leg) {
-                    let recording = l.leg.close();
-                    let _ = self.events.send(MediaEvent::Closed { leg, recording });
+                    self.stats.legs.store(self.legs.len(), Ordering::Relaxed);
+                    self.finish(Finish::Leg(leg, Box::new(l.leg)));
                 }
             }
+        }
+    }
+
+    /// Hands finishing work to the finisher thread (or does it here if that thread is gone).
+    fn finish(&self, work: Finish) {
+        if let Err(std_mpsc::SendError(work)) = self.finisher.send(work) {
+            let _ = self.events.send(work.run());
         }
     }
 
@@ -304,6 +389,8 @@ impl Engine {
             }
             if let Some((bytes, dest)) = io.leg.produce(heard.as_ref(), now) {
                 send(&io.socket, &bytes, dest);
+                self.stats
+                    .record_send(Instant::now().saturating_duration_since(now));
             }
             while let Some((bytes, dest)) = io.leg.poll_extra_packet() {
                 send(&io.socket, &bytes, dest);

@@ -64,6 +64,7 @@ pub(super) struct MediaLeg {
     merger: DtmfMerger,
     playback: Option<(Playback, bool)>,
     recorder: Option<Recorder>,
+    message: Option<Recorder>,
     received: [i16; FRAME_SAMPLES],
     decoded: Vec<i16>,
     encoded: Vec<u8>,
@@ -107,6 +108,7 @@ impl MediaLeg {
             merger: DtmfMerger::new(),
             playback: None,
             recorder,
+            message: None,
             received: [0; FRAME_SAMPLES],
             decoded: Vec::with_capacity(FRAME_SAMPLES),
             encoded: Vec::with_capacity(FRAME_SAMPLES),
@@ -288,6 +290,12 @@ impl MediaLeg {
             warn!(error = %e, "recording stopped");
             self.recorder = None;
         }
+        if let Some(msg) = self.message.as_mut()
+            && let Err(e) = msg.push(Some(&self.received), None)
+        {
+            warn!(error = %e, "message recording stopped");
+            self.message = None;
+        }
         if now >= self.next_rtcp {
             self.next_rtcp = next_report_at(now);
             self.rtcp_out = Some(self.rtp.rtcp_report(
@@ -363,6 +371,19 @@ impl MediaLeg {
 
     pub(super) fn drain_events(&mut self) -> Vec<LegEvent> {
         std::mem::take(&mut self.events)
+    }
+
+    /// Starts a separate recording of what the caller says (a voicemail message).
+    pub(super) fn start_message(&mut self, path: &std::path::Path) {
+        match Recorder::create(path) {
+            Ok(r) => self.message = Some(r),
+            Err(e) => warn!(error = %e, "message recording not started"),
+        }
+    }
+
+    /// Stops the message recording, handing it back to be finished off the media thread.
+    pub(super) fn stop_message(&mut self) -> Option<Recorder> {
+        self.message.take()
     }
 
     /// Ends the leg: finishes the recording (header and fsync).

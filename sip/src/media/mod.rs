@@ -13,6 +13,8 @@ pub mod prompt;
 pub mod recorder;
 pub mod rtcp;
 pub mod rtp_session;
+pub mod stats;
 pub mod tone_detector;
 
 pub use engine::{FRAME, LegId, LegParams, MediaCommand, MediaEngine, MediaEvent};
+pub use stats::MediaStats;

@@ -1,14 +1,12 @@
-//! What the hotline does with calls until the IVR interpreter drives them ([ivr-routing]): a
-//! call to the username of a registered phone is bridged to that phone (B2BUA, recorded), and
-//! any other call is answered with the greeting while its key presses are logged. Every call
-//! answered is recorded in stereo under `DATA_DIR/recordings`.
+//! The router: owns RTP ports, media legs and the mapping from SIP calls to call tasks. SIP and
+//! media events come in here and are forwarded to the task of the call they concern; call
+//! tasks ask for what needs shared resources (answer, dial a phone, record a message).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use hotline_cases::{Store, StoredBinding};
 use hotline_console::LiveStats;
@@ -17,9 +15,9 @@ use hotline_sip::driver::{Command, SipHandle};
 use hotline_sip::endpoint::{CallHandle, EndReason, Event, OutgoingCall, Transport};
 use hotline_sip::media::dtmf::parse_info;
 use hotline_sip::media::g711::G711;
-use hotline_sip::media::prompt::Prompt;
+use hotline_sip::media::prompt::PromptCache;
 use hotline_sip::media::recorder::repair_dir;
-use hotline_sip::media::{LegId, LegParams, MediaCommand, MediaEngine, MediaEvent};
+use hotline_sip::media::{LegId, LegParams, MediaCommand, MediaEngine, MediaEvent, MediaStats};
 use hotline_sip::message::{NameAddr, Params, Request, SipHeaders, Uri};
 use hotline_sip::registrar::Registrar;
 use hotline_sip::rtp_ports::RtpPortPool;
@@ -27,17 +25,22 @@ use hotline_sip::sdp::{self, Codec, LocalMedia, Negotiated, SessionDescription};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
+use super::flows::{self, FlowContext};
+use super::live::{CallEvent, LiveCall, RouterRequest};
 use crate::config::Config;
 use crate::register::register;
 
 enum Role {
-    /// The person who rang the hotline; their leg is recorded.
+    /// The person who rang the hotline; their leg is recorded and has a call task.
     Caller,
-    /// The lawyer's phone we called; `offer` is our SDP offer, for the answer.
-    Lawyer { offer: SessionDescription },
+    /// A lawyer's phone rung for `caller`; `offer` is our SDP offer.
+    Lawyer {
+        caller: CallHandle,
+        offer: SessionDescription,
+    },
 }
 
-/// One call's media resources.
+/// One call leg's resources.
 struct Leg {
     role: Role,
     port: u16,
@@ -45,18 +48,14 @@ struct Leg {
     session_id: u64,
     version: u64,
     call_id: String,
-    peer: Option<CallHandle>,
-    /// Our SDP answer and media parameters, until the call is answered.
+    /// The caller's number (shown on the lawyer's phone).
+    number: String,
+    /// Our SDP answer and media parameters, until the caller is answered.
     pending: Option<(Vec<u8>, LegParams)>,
     opened: bool,
 }
 
-/// Delayed work for the handler's own loop.
-enum Later {
-    Answer(CallHandle),
-}
-
-/// Owns ports, legs and the media engine; registrations run in their own tasks.
+/// Owns ports, legs and the media engine; one task per call runs the call's flow.
 pub struct CallHandler {
     sip: SipHandle,
     store: Store,
@@ -64,16 +63,17 @@ pub struct CallHandler {
     registrar: Arc<Mutex<Registrar>>,
     media: MediaEngine,
     media_events: mpsc::UnboundedReceiver<MediaEvent>,
-    later_tx: mpsc::UnboundedSender<Later>,
-    later: mpsc::UnboundedReceiver<Later>,
+    requests_tx: mpsc::UnboundedSender<RouterRequest>,
+    requests: mpsc::UnboundedReceiver<RouterRequest>,
     ports: RtpPortPool,
     closing: HashMap<LegId, u16>,
     media_ip: IpAddr,
     sip_addr: SocketAddr,
     legs: HashMap<CallHandle, Leg>,
-    answer_delay: Duration,
+    tasks: HashMap<CallHandle, mpsc::UnboundedSender<CallEvent>>,
     recordings: PathBuf,
-    greeting: Option<Prompt>,
+    prompts: Arc<PromptCache>,
+    flow: Arc<FlowContext>,
 }
 
 impl CallHandler {
@@ -83,46 +83,40 @@ impl CallHandler {
         sip: SipHandle,
         store: Store,
         stats: Arc<LiveStats>,
+        media_stats: Arc<MediaStats>,
     ) -> anyhow::Result<Self> {
         let ports = RtpPortPool::new(config.rtp_ports.0, config.rtp_ports.1);
         stats
             .free_rtp_ports
             .store(ports.available(), Ordering::Relaxed);
         let recordings = config.data_dir.join("recordings");
-        std::fs::create_dir_all(&recordings)?;
+        std::fs::create_dir_all(recordings.join("messages"))?;
         for (path, outcome) in repair_dir(&recordings) {
             warn!(path = %path.display(), ?outcome, "recording left by a crash repaired");
         }
-        let greeting_path = config.dialplans.join("prompts/zh/welcome.wav");
-        let greeting = match Prompt::load(&greeting_path) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                warn!(error = %e, "no greeting prompt; callers hear silence");
-                None
-            }
-        };
         let (media_tx, media_events) = mpsc::unbounded_channel();
-        let (later_tx, later) = mpsc::unbounded_channel();
+        let (requests_tx, requests) = mpsc::unbounded_channel();
         Ok(CallHandler {
-            sip,
-            store,
-            stats,
             registrar: Arc::new(Mutex::new(Registrar::new(
                 &config.sip_realm,
                 NonceKey::random()?,
             ))),
-            media: MediaEngine::start(media_tx)?,
+            media: MediaEngine::start(media_tx, media_stats)?,
+            flow: Arc::new(FlowContext::new(config)),
+            sip,
+            store,
+            stats,
             media_events,
-            later_tx,
-            later,
+            requests_tx,
+            requests,
             ports,
             closing: HashMap::new(),
             media_ip: sip_addr.ip(),
             sip_addr,
             legs: HashMap::new(),
-            answer_delay: Duration::from_millis(config.answer_delay_ms),
+            tasks: HashMap::new(),
             recordings,
-            greeting,
+            prompts: Arc::new(PromptCache::new()),
         })
     }
 
@@ -134,11 +128,13 @@ impl CallHandler {
                     None => break,
                 },
                 Some(ev) = self.media_events.recv() => self.on_media(ev),
-                Some(Later::Answer(call)) = self.later.recv() => self.answer(call),
+                Some(req) = self.requests.recv() => self.on_request(req).await,
             }
         }
-        for (call, _) in std::mem::take(&mut self.legs) {
-            self.media.send(MediaCommand::Close(LegId(call.0)));
+        for (call, leg) in std::mem::take(&mut self.legs) {
+            if leg.opened {
+                self.media.send(MediaCommand::Close(LegId(call.0)));
+            }
         }
     }
 
@@ -148,9 +144,15 @@ impl CallHandler {
         }
     }
 
+    fn tell(&self, call: CallHandle, ev: CallEvent) {
+        if let Some(task) = self.tasks.get(&call) {
+            let _ = task.send(ev);
+        }
+    }
+
     async fn on_sip(&mut self, event: Event) {
         match event {
-            Event::IncomingCall { call, request, .. } => self.on_incoming(call, &request).await,
+            Event::IncomingCall { call, request, .. } => self.on_incoming(call, &request),
             Event::Reoffer { call, request } => self.on_reoffer(call, &request),
             Event::Answered { call, response } => self.on_answered(call, &response.body),
             Event::CallEnded { call, reason } => self.on_ended(call, reason),
@@ -177,14 +179,19 @@ impl CallHandler {
     fn on_media(&mut self, event: MediaEvent) {
         match event {
             MediaEvent::Digit { leg, digit } => {
-                let call_id = self
+                let call = CallHandle(leg.0);
+                if let Some(l) = self
                     .legs
-                    .get(&CallHandle(leg.0))
-                    .map(|l| l.call_id.as_str())
-                    .unwrap_or("");
-                info!(call_id, %digit, "key pressed");
+                    .get(&call)
+                    .filter(|l| matches!(l.role, Role::Caller))
+                {
+                    info!(call_id = %l.call_id, %digit, "key pressed");
+                    self.tell(call, CallEvent::Digit(digit));
+                }
             }
-            MediaEvent::PlaybackDone { .. } => {}
+            MediaEvent::PlaybackDone { leg, .. } => {
+                self.tell(CallHandle(leg.0), CallEvent::PlaybackDone)
+            }
             MediaEvent::RtpTimeout { leg } => {
                 warn!(
                     leg = leg.0,
@@ -192,12 +199,44 @@ impl CallHandler {
                 );
                 self.sip(Command::Hangup(CallHandle(leg.0)));
             }
+            MediaEvent::MessageRecorded { leg, recording } => {
+                self.tell(CallHandle(leg.0), CallEvent::Message(recording));
+            }
             MediaEvent::Closed { leg, recording } => {
                 if let Some(port) = self.closing.remove(&leg) {
                     self.release(port);
                 }
                 if let Some(r) = recording {
                     info!(path = %r.path.display(), duration_ms = r.duration_ms, "recording complete");
+                }
+            }
+        }
+    }
+
+    async fn on_request(&mut self, req: RouterRequest) {
+        match req {
+            RouterRequest::Answer(call, reply) => {
+                let _ = reply.send(self.answer(call));
+            }
+            RouterRequest::Dial(caller, user, reply) => {
+                let _ = reply.send(self.dial(caller, &user).await);
+            }
+            RouterRequest::Message(call, start, reply) => {
+                let leg = LegId(call.0);
+                if start && self.legs.get(&call).is_some_and(|l| l.opened) {
+                    let stamp = hotline_cases::unix_now();
+                    let path = self
+                        .recordings
+                        .join("messages")
+                        .join(format!("{stamp}-{}.wav", call.0));
+                    self.media
+                        .send(MediaCommand::StartMessage(leg, path.clone()));
+                    let _ = reply.send(Some(path));
+                } else if start {
+                    let _ = reply.send(None);
+                } else {
+                    self.media.send(MediaCommand::StopMessage(leg));
+                    let _ = reply.send(None);
                 }
             }
         }
@@ -238,7 +277,7 @@ impl CallHandler {
         }
     }
 
-    async fn on_incoming(&mut self, call: CallHandle, invite: &Request) {
+    fn on_incoming(&mut self, call: CallHandle, invite: &Request) {
         let offer = match std::str::from_utf8(&invite.body)
             .ok()
             .map(SessionDescription::parse)
@@ -256,6 +295,12 @@ impl CallHandler {
             self.release(port);
             return self.sip(Command::Reject(call, 488));
         };
+        let call_id = invite.call_id().unwrap_or_default().to_owned();
+        let caller_number = invite
+            .header_from()
+            .ok()
+            .and_then(|f| f.uri.user().map(str::to_owned))
+            .unwrap_or_default();
         self.legs.insert(
             call,
             Leg {
@@ -264,60 +309,41 @@ impl CallHandler {
                 sockets: Some((rtp, rtcp)),
                 session_id,
                 version: 1,
-                call_id: invite.call_id().unwrap_or_default().to_owned(),
-                peer: None,
+                call_id: call_id.clone(),
+                number: caller_number.clone(),
                 pending: Some((answer.to_string().into_bytes(), leg_params(&negotiated))),
                 opened: false,
             },
         );
         self.stats.active_calls.fetch_add(1, Ordering::Relaxed);
-        let target = invite.uri.user().unwrap_or_default().to_owned();
-        match self.registered_phone(&target).await {
-            Some(binding) => self.dial_lawyer(call, invite, &target, binding).await,
-            None if self.answer_delay.is_zero() => self.answer(call),
-            None => {
-                self.sip(Command::Ring(call, 180));
-                let (later, delay) = (self.later_tx.clone(), self.answer_delay);
-                tokio::spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    let _ = later.send(Later::Answer(call));
-                });
-            }
-        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.tasks.insert(call, tx);
+        let dialled = invite.uri.user().unwrap_or_default().to_owned();
+        let live = LiveCall::new(
+            call,
+            caller_number,
+            self.sip.clone(),
+            self.media.clone(),
+            self.requests_tx.clone(),
+            rx,
+            self.prompts.clone(),
+        );
+        let flow = self.flow.clone();
+        let store = self.store.clone();
+        tokio::spawn(async move { flows::run(flow, store, live, call_id, dialled).await });
     }
 
-    async fn registered_phone(&self, user: &str) -> Option<StoredBinding> {
-        if user.is_empty() {
-            return None;
-        }
-        match self.store.bindings(user).await {
-            Ok(b) => b.into_iter().next(),
-            Err(e) => {
-                warn!(error = %e, "binding lookup failed");
-                None
-            }
-        }
-    }
-
-    /// Answers the caller and opens its media leg (recorded); plays the greeting unless bridged.
-    fn answer(&mut self, call: CallHandle) {
+    /// Answers the caller and opens its media leg, recorded. False when the call is gone.
+    fn answer(&mut self, call: CallHandle) -> bool {
         let Some(leg) = self.legs.get_mut(&call) else {
-            return;
-        }; // cancelled meanwhile
+            return false;
+        };
         let Some((sdp, params)) = leg.pending.take() else {
-            return;
+            return leg.opened;
         };
         self.sip(Command::Answer(call, sdp));
         self.open_leg(call, params, true);
-        let bridged = self.legs.get(&call).and_then(|l| l.peer).is_some();
-        if !bridged && let Some(g) = self.greeting.clone() {
-            self.media.send(MediaCommand::Play {
-                leg: LegId(call.0),
-                prompts: vec![g],
-                barge_in: true,
-                looping: false,
-            });
-        }
+        true
     }
 
     fn open_leg(&mut self, call: CallHandle, params: LegParams, record: bool) {
@@ -353,30 +379,40 @@ impl CallHandler {
         });
     }
 
-    async fn dial_lawyer(
-        &mut self,
-        caller: CallHandle,
-        invite: &Request,
-        user: &str,
-        binding: StoredBinding,
-    ) {
+    async fn registered_phone(&self, user: &str) -> Option<StoredBinding> {
+        match self.store.bindings(user).await {
+            Ok(b) => b.into_iter().next(),
+            Err(e) => {
+                warn!(error = %e, "binding lookup failed");
+                None
+            }
+        }
+    }
+
+    /// Rings a registered phone for `caller` (B2BUA: our own INVITE with our own offer).
+    async fn dial(&mut self, caller: CallHandle, user: &str) -> Option<CallHandle> {
+        let binding = self.registered_phone(user).await?;
         let (Ok(target), Ok(dest)) = (
             Uri::parse(&binding.contact),
             binding.source.parse::<SocketAddr>(),
         ) else {
-            warn!("stored binding unusable");
-            return self.answer(caller);
+            warn!(user, "stored binding unusable");
+            return None;
         };
-        self.sip(Command::Ring(caller, 180));
-        let Some((port, rtp, rtcp)) = self.bind_port() else {
-            return self.sip(Command::Reject(caller, 503));
-        };
+        if !self.legs.contains_key(&caller) {
+            return None;
+        }
+        if self.legs.get(&caller).is_some_and(|l| l.pending.is_some()) {
+            self.sip(Command::Ring(caller, 180));
+        }
+        let (port, rtp, rtcp) = self.bind_port()?;
         let session_id = random_u64() >> 1;
         let offer = sdp::offer(&self.local_media(port, session_id, 1));
-        let caller_user = invite
-            .header_from()
-            .ok()
-            .and_then(|f| f.uri.user().map(str::to_owned))
+        let caller_number = self
+            .legs
+            .get(&caller)
+            .map(|l| l.number.clone())
+            .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "anonymous".into());
         let host = self.sip_addr;
         let name_addr = |u: &str| NameAddr {
@@ -392,54 +428,53 @@ impl CallHandler {
             } else {
                 Transport::Udp
             },
-            from: name_addr(&caller_user),
+            from: name_addr(&caller_number),
             to: name_addr(user),
             sdp: offer.to_string().into_bytes(),
         };
         let (tx, rx) = oneshot::channel();
         self.sip(Command::Invite(Box::new(outgoing), tx));
-        let Ok(lawyer) = rx.await else { return };
+        let Ok(lawyer) = rx.await else {
+            self.release(port);
+            return None;
+        };
         info!(lawyer = user, "ringing the lawyer's phone");
         self.legs.insert(
             lawyer,
             Leg {
-                role: Role::Lawyer { offer },
+                role: Role::Lawyer { caller, offer },
                 port,
                 sockets: Some((rtp, rtcp)),
                 session_id,
                 version: 1,
                 call_id: format!("lawyer-{}", lawyer.0),
-                peer: Some(caller),
+                number: user.to_owned(),
                 pending: None,
                 opened: false,
             },
         );
-        if let Some(c) = self.legs.get_mut(&caller) {
-            c.peer = Some(lawyer);
-        }
+        Some(lawyer)
     }
 
     fn on_answered(&mut self, lawyer: CallHandle, body: &[u8]) {
         let Some(leg) = self.legs.get(&lawyer) else {
             return;
         };
-        let (Role::Lawyer { offer }, Some(caller)) = (&leg.role, leg.peer) else {
+        let Role::Lawyer { caller, offer } = &leg.role else {
             return;
         };
+        let caller = *caller;
         let negotiated = std::str::from_utf8(body)
             .ok()
             .and_then(|b| SessionDescription::parse(b).ok())
             .and_then(|answer| sdp::accept_answer(offer, &answer).ok());
         let Some(negotiated) = negotiated else {
             warn!("lawyer's phone answered with unusable SDP");
-            self.sip(Command::Hangup(lawyer));
-            return self.sip(Command::Reject(caller, 488));
+            return self.sip(Command::Hangup(lawyer));
         };
         self.open_leg(lawyer, leg_params(&negotiated), false);
-        self.answer(caller);
-        self.media
-            .send(MediaCommand::Bridge(LegId(caller.0), LegId(lawyer.0)));
-        info!("caller and lawyer connected");
+        info!("lawyer answered");
+        self.tell(caller, CallEvent::LawyerAnswered);
     }
 
     fn on_reoffer(&mut self, call: CallHandle, reinvite: &Request) {
@@ -450,14 +485,8 @@ impl CallHandler {
             return;
         };
         leg.version += 1;
-        let local = LocalMedia {
-            address: self.media_ip,
-            rtp_port: leg.port,
-            codecs: vec![Codec::Pcma, Codec::Pcmu],
-            session_id: leg.session_id,
-            session_version: leg.version,
-        };
-        match offer.and_then(|o| sdp::answer(&o, &local).ok()) {
+        let (port, id, version) = (leg.port, leg.session_id, leg.version);
+        match offer.and_then(|o| sdp::answer(&o, &self.local_media(port, id, version)).ok()) {
             Some((answer, negotiated)) => {
                 self.media
                     .send(MediaCommand::Update(LegId(call.0), leg_params(&negotiated)));
@@ -471,9 +500,6 @@ impl CallHandler {
         let Some(leg) = self.legs.remove(&call) else {
             return;
         };
-        if matches!(leg.role, Role::Caller) {
-            self.stats.active_calls.fetch_sub(1, Ordering::Relaxed);
-        }
         if leg.opened {
             self.closing.insert(LegId(call.0), leg.port);
             self.media.send(MediaCommand::Close(LegId(call.0)));
@@ -481,18 +507,13 @@ impl CallHandler {
             drop(leg.sockets);
             self.release(leg.port);
         }
-        let Some(peer) = leg.peer else { return };
-        let Some(other) = self.legs.get_mut(&peer) else {
-            return;
-        };
-        other.peer = None;
-        match (other.pending.is_some(), reason) {
-            // The lawyer's phone refused or never answered: tell the caller.
-            (true, EndReason::Failed(status)) if (400..700).contains(&status) => {
-                self.sip(Command::Reject(peer, status))
+        match leg.role {
+            Role::Caller => {
+                self.stats.active_calls.fetch_sub(1, Ordering::Relaxed);
+                self.tell(call, CallEvent::CallerGone);
+                self.tasks.remove(&call);
             }
-            (true, _) => self.sip(Command::Reject(peer, 480)),
-            (false, _) => self.sip(Command::Hangup(peer)),
+            Role::Lawyer { caller, .. } => self.tell(caller, CallEvent::LawyerGone(reason)),
         }
     }
 }
