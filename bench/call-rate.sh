@@ -15,11 +15,11 @@ CALLS=${CALLS:-2000}
 SIP_PORT=${SIP_PORT:-25060}
 HTTP_PORT=${HTTP_PORT:-28080}
 
-cargo build --release --quiet --bin hotline
+[ -n "${HOTLINE_BIN:-}" ] || cargo build --release --quiet --bin hotline
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-RUST_LOG=warn "${CARGO_TARGET_DIR:-target}/release/hotline" serve --sip-listen 127.0.0.1:$SIP_PORT --http-listen 127.0.0.1:$HTTP_PORT \
+RUST_LOG=warn "${HOTLINE_BIN:-${CARGO_TARGET_DIR:-target}/release/hotline}" serve --sip-listen 127.0.0.1:$SIP_PORT --http-listen 127.0.0.1:$HTTP_PORT \
   --rtp-ports 40000-59999 --data-dir "$work/data" 2>"$work/server.log" &
 server=$!
 for _ in $(seq 50); do
@@ -30,21 +30,22 @@ done
 ticks=$(getconf CLK_TCK)
 cpu_ms() { awk -v t="$ticks" '{print ($14+$15)*1000/t}' "/proc/$server/stat"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; }
-busy() { awk '/^cpu / {print $2+$3+$4+$6+$7+$8, $5}' /proc/stat; }
+busy() { awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat; }
 
-printf '%-8s %-8s %-8s %-12s %-10s %-10s\n' rate calls failed cpu_ms/call rss_kb machine_busy%
+printf '%-8s %-9s %-8s %-8s %-12s %-10s %-10s\n' rate achieved calls failed cpu_ms/call rss_kb machine_busy%
 for rate in "${RATES[@]}"; do
-  before=$(cpu_ms); read -r b0 i0 <<<"$(busy)"
+  before=$(cpu_ms); read -r b0 i0 <<<"$(busy)"; w0=$(date +%s.%N)
   set +e
   timeout 120 sipp -sn uac "127.0.0.1:$SIP_PORT" -i 127.0.0.1 -p $((SIP_PORT + 1)) -r "$rate" -m "$CALLS" \
     -l $((rate * 4)) -timeout 60 -timeout_error -nostdin -trace_stat -stf "$work/stat.csv" \
     -max_socket 100 >"$work/sipp.out" 2>&1
   set -e
-  after=$(cpu_ms); read -r b1 i1 <<<"$(busy)"
-  failed=$(tail -1 "$work/stat.csv" | awk -F';' '{print $16}')
-  ok=$(tail -1 "$work/stat.csv" | awk -F';' '{print $14}')
+  after=$(cpu_ms); read -r b1 i1 <<<"$(busy)"; w1=$(date +%s.%N)
+  failed=$(tail -1 "$work/stat.csv" | awk -F';' '{print $18}')
+  ok=$(tail -1 "$work/stat.csv" | awk -F';' '{print $16}')
   per_call=$(awk -v a="$after" -v b="$before" -v n="$CALLS" 'BEGIN {printf "%.3f", (a-b)/n}')
   machine=$(awk -v b0="$b0" -v b1="$b1" -v i0="$i0" -v i1="$i1" 'BEGIN {printf "%.0f", 100*(b1-b0)/((b1-b0)+(i1-i0))}')
-  printf '%-8s %-8s %-8s %-12s %-10s %-10s\n' "$rate" "$ok" "$failed" "$per_call" "$(rss_kb)" "$machine"
+  achieved=$(awk -v n="$CALLS" -v a="$w0" -v b="$w1" 'BEGIN {printf "%.0f", n/(b-a)}')
+  printf '%-8s %-9s %-8s %-8s %-12s %-10s %-10s\n' "$rate" "$achieved" "$ok" "$failed" "$per_call" "$(rss_kb)" "$machine"
   sleep 2
 done

@@ -2,7 +2,8 @@
 # Runs ALL the tests of the workspace, on a fresh Debian 12 machine too:
 #   bash scripts/test.sh
 # Installs what the end-to-end tests need (SIPp, Debian package
-# sip-tester) when it is missing, then runs every test target.
+# sip-tester; linphonec, Debian package linphone-cli) when it is missing,
+# then runs every test target.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -24,6 +25,14 @@ if ! command -v sipp >/dev/null 2>&1; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends sip-tester
 fi
 say "using $(command -v sipp): $(sipp -v 2>/dev/null | grep -m1 -o 'SIPp v[^ ]*' || echo 'version unknown')"
+
+# linphonec: the lawyer's phone (a real softphone) in tests/bridge_peers.rs
+if ! command -v linphonec >/dev/null 2>&1; then
+    say "linphonec not found: installing Debian package linphone-cli"
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends linphone-cli
+fi
+say "using $(command -v linphonec): $(linphonec -v 2>/dev/null | head -n1 || echo 'version unknown')"
 
 if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo not found: install Rust (rustup) first" >&2

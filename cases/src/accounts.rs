@@ -152,10 +152,11 @@ impl Store {
         self.bindings(aor).await
     }
 
-    /// Unexpired bindings of an account.
+    /// Unexpired bindings of an account, the most recently refreshed first (a phone that
+    /// crashed without unregistering leaves an older binding behind; the live one comes first).
     pub async fn bindings(&self, aor: &str) -> Result<Vec<StoredBinding>, StoreError> {
         let rows = sqlx::query(
-            "SELECT aor, contact, expires_at, source, transport FROM sip_bindings WHERE aor = $1 AND expires_at > $2 ORDER BY contact",
+            "SELECT aor, contact, expires_at, source, transport FROM sip_bindings WHERE aor = $1 AND expires_at > $2 ORDER BY expires_at DESC, contact",
         )
         .bind(aor)
         .bind(crate::unix_now())

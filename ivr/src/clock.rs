@@ -1,8 +1,13 @@
 //! Wall-clock values as operators write them in the dialplan files: `"08:30"`, `"mon"`,
-//! TOML dates such as `2026-10-01`, and IANA time-zone names.
+//! TOML dates such as `2026-10-01`, and IANA time-zone names; and [`Clock`], the one place the
+//! interpreter learns the current instant, so every test can run on fake time.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use jiff::Timestamp;
 
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
@@ -75,6 +80,67 @@ impl fmt::Display for ClockTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
     }
+}
+
+/// Where the call-flow interpreter gets "now" from. The logic never reads the system clock
+/// itself: the app passes [`SystemClock`], tests a fake that moves only when they say so.
+pub trait Clock: Send + Sync {
+    /// The current instant.
+    fn now(&self) -> Timestamp;
+}
+
+/// The real clock, for the running hotline.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// A clock that stands still until told to move, for tests and simulations.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<Timestamp>);
+
+impl ManualClock {
+    /// A clock showing `at`.
+    pub fn new(at: Timestamp) -> ManualClock {
+        ManualClock(Mutex::new(at))
+    }
+
+    /// Moves the clock to `at` (also backwards, to test that nothing relies on monotony).
+    pub fn set(&self, at: Timestamp) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = at;
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *t = t.saturating_add(by).unwrap_or(*t);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How long from `from` to `to`, zero if `to` is earlier (a clock stepped backwards must not
+/// make a caller wait forever or overflow at once).
+pub fn elapsed(from: Timestamp, to: Timestamp) -> Duration {
+    let d = to.duration_since(from);
+    if d.is_negative() {
+        Duration::ZERO
+    } else {
+        d.unsigned_abs()
+    }
+}
+
+/// `at` plus `d`, saturating at the end of time.
+pub fn after(at: Timestamp, d: Duration) -> Timestamp {
+    at.saturating_add(d).unwrap_or(Timestamp::MAX)
 }
 
 /// Parses `mon` ... `sun` (the three-letter English abbreviations, lowercase).
@@ -150,6 +216,21 @@ mod tests {
         assert_eq!(toml_date(a).unwrap(), date(2026, 10, 1));
         let b = v["b"].as_datetime().unwrap();
         assert!(matches!(toml_date(b), Err(ClockError::NotADate(_))));
+    }
+
+    #[test]
+    fn manual_clock_and_elapsed() {
+        let t0 = Timestamp::from_second(1_780_000_000).unwrap();
+        let c = ManualClock::new(t0);
+        c.advance(Duration::from_secs(90));
+        assert_eq!(elapsed(t0, c.now()), Duration::from_secs(90));
+        assert_eq!(elapsed(c.now(), t0), Duration::ZERO);
+        c.set(t0);
+        assert_eq!(c.now(), t0);
+        assert_eq!(
+            after(t0, Duration::from_secs(5)),
+            Timestamp::from_second(1_780_000_005).unwrap()
+        );
     }
 
     #[test]

@@ -92,13 +92,28 @@ pub trait CallControl {
 
     /// Collects up to `max` keys, ending early on `terminator`; `timeout` runs from the start
     /// and again after each key. Keys pressed during a barge-in prompt come first via `first`.
-    async fn collect(&mut self, first: Option<char>, max: usize, terminator: Option<char>, timeout: Duration) -> CollectOutcome;
+    async fn collect(
+        &mut self,
+        first: Option<char>,
+        max: usize,
+        terminator: Option<char>,
+        timeout: Duration,
+    ) -> CollectOutcome;
 
-    /// Loops hold music for `wait`, or until a key is pressed (returned as `Digit`).
+    /// Loops hold music for `wait`, or until a key is pressed (returned as `Digit`). While a
+    /// caller waits for a lawyer the interpreter calls this in short slices
+    /// ([`crate::interpreter::CallContext::poll`], 1 s) and looks for a free lawyer in between,
+    /// so an implementation should carry the music on from one call to the next with the same
+    /// `music` rather than restart it.
     async fn hold(&mut self, music: &[PathBuf], wait: Duration) -> PlayOutcome;
 
     /// Rings a lawyer's phone for at most `timeout`; the caller hears `music` meanwhile.
-    async fn ring(&mut self, target: &PhoneTarget, music: &[PathBuf], timeout: Duration) -> RingOutcome;
+    async fn ring(
+        &mut self,
+        target: &PhoneTarget,
+        music: &[PathBuf],
+        timeout: Duration,
+    ) -> RingOutcome;
 
     /// Connects the caller with the lawyer who answered until one of them hangs up.
     async fn talk(&mut self) -> TalkOutcome;

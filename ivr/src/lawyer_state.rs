@@ -2,9 +2,11 @@
 //! the lawyer's own buttons, logout), so no lawyer can get stuck unreachable by a lost event.
 
 use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
 
 /// Why a lawyer is not ready, for the console and for reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum NotReadyReason {
     /// The lawyer pressed "not ready" (or rejected a ringing call).
     Manual,
@@ -12,8 +14,10 @@ pub enum NotReadyReason {
     NoAnswer,
 }
 
-/// Where a lawyer is in the call cycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a lawyer is in the call cycle. Serialisable (tagged by `state`) so the ACD board can
+/// be stored and shown on the console.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum LawyerState {
     /// Not signed in to take calls.
     LoggedOut,
@@ -49,7 +53,8 @@ pub enum LawyerState {
 }
 
 /// What can happen to a lawyer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum LawyerEvent {
     /// Signs in (ready at once).
     Login,

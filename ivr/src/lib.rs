@@ -1,7 +1,8 @@
 //! The 12348 IVR's routing logic, free of IO beyond loading the dialplan files: the dialplan
 //! format and its checker, caller-region resolution, the administrative hierarchy, the duty
-//! roster and business hours, and the ACD's choice of lawyer. The call-flow interpreter that
-//! drives telephony runs the typed [`Dialplan`] this crate loads.
+//! roster and business hours, the ACD's choice of lawyer and its shared board ([`Acd`]), and
+//! the call-flow interpreter ([`run_call`]) that runs the typed [`Dialplan`] this crate loads,
+//! driving telephony through [`control::CallControl`] and reporting [`IvrEvent`]s.
 //!
 //! A dialplan directory holds `12348.toml` (the flow), `regions.toml`, `hierarchy.toml`,
 //! `roster.toml`, `hours.toml` and `prompts/<lang>/*.wav` (+ `prompts/texts.toml`); see
@@ -12,9 +13,12 @@
 use std::path::{Path, PathBuf};
 
 pub mod acd;
+pub mod board;
+mod board_state;
 pub mod clock;
 pub mod control;
 pub mod diag;
+pub mod events;
 pub mod flow;
 mod flow_check;
 mod flow_input;
@@ -23,6 +27,9 @@ mod flow_raw;
 pub mod hierarchy;
 pub mod hours;
 pub mod ids;
+pub mod interpreter;
+mod interpreter_input;
+mod interpreter_route;
 pub mod lawyer_state;
 pub mod regions;
 pub mod roster;
@@ -31,11 +38,15 @@ mod roster_parse;
 pub mod texts;
 
 pub use acd::{LawyerSnapshot, candidates, overflow_chain};
+pub use board::{Acd, BoardConfig};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use diag::Diagnostic;
+pub use events::{CallSummary, Disposition, EventSink, IvrEvent, VecSink};
 pub use flow::{Flow, Key, Node, Prompt};
 pub use hierarchy::{Hierarchy, Level, Region};
 pub use hours::Hours;
 pub use ids::{Lang, LawyerId, NodeId, QueueId, RegionId, Skill};
+pub use interpreter::{CallContext, run_call};
 pub use lawyer_state::{LawyerEvent, LawyerState, TransitionError};
 pub use regions::RegionTable;
 pub use roster::{DutyFilter, Lawyer, Roster};

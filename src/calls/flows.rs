@@ -1,16 +1,19 @@
 //! What a call task runs. A call to the username of a registered phone goes straight to that
-//! phone (an internal or test call); every other call gets the hotline's flow.
+//! phone (an internal or test call); every other call runs the hotline's dialplan through the
+//! IVR interpreter. Also: hot reload of the dialplan and the lawyers' registration state.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
 
+use anyhow::bail;
 use hotline_cases::Store;
-use hotline_ivr::LawyerId;
-use hotline_ivr::control::{
-    CallControl, CollectOutcome, PhoneTarget, PlayOutcome, RingOutcome, TalkOutcome,
+use hotline_ivr::control::{CallControl, PhoneTarget, RingOutcome};
+use hotline_ivr::{
+    Acd, BoardConfig, CallContext, Clock, Dialplan, EventSink, IvrEvent, LawyerEvent, LawyerId,
+    LawyerState, SystemClock, run_call,
 };
-use tracing::{Instrument, info, info_span};
+use tracing::{Instrument, info, info_span, warn};
 
 use super::live::LiveCall;
 use crate::config::Config;
@@ -18,19 +21,131 @@ use crate::config::Config;
 /// How long a directly dialled phone rings before the caller is told nobody answers.
 const DIRECT_RING: Duration = Duration::from_secs(30);
 
-/// Settings every call task shares.
-pub struct FlowContext {
-    answer_delay: Duration,
-    greeting: Vec<PathBuf>,
+/// Reports every IVR decision in the log (tickets and the console read them from here on).
+pub struct LogSink;
+
+impl EventSink for LogSink {
+    fn emit(&self, call_id: &str, event: IvrEvent) {
+        let json = serde_json::to_string(&event).unwrap_or_default();
+        info!(call_id, event = %json, "ivr");
+    }
 }
 
+/// Settings and shared state every call task uses.
+pub struct FlowContext {
+    answer_delay: Duration,
+    dir: PathBuf,
+    plan: RwLock<(Arc<Dialplan>, Fingerprint)>,
+    pub acd: Acd,
+    sink: Arc<dyn EventSink>,
+}
+
+/// Modification times and sizes of a dialplan directory's files, to notice edits.
+type Fingerprint = Vec<(PathBuf, SystemTime, u64)>;
+
 impl FlowContext {
-    pub fn new(config: &Config) -> Self {
-        FlowContext {
+    /// Loads the dialplan; a broken one stops the start with every `file:line: problem`.
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let dir = config.dialplans.clone();
+        let fingerprint = fingerprint(&dir);
+        let plan = match hotline_ivr::load(&dir) {
+            Ok(p) => p,
+            Err(problems) => {
+                let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                bail!(
+                    "the dialplan in {} has problems:\n{}",
+                    dir.display(),
+                    list.join("\n")
+                );
+            }
+        };
+        let sink: Arc<dyn EventSink> = Arc::new(LogSink);
+        let acd = Acd::new(BoardConfig::from_waiting(&plan.flow.waiting), sink.clone());
+        Ok(FlowContext {
             answer_delay: Duration::from_millis(config.answer_delay_ms),
-            greeting: vec![config.dialplans.join("prompts/zh/welcome.wav")],
+            dir,
+            plan: RwLock::new((Arc::new(plan), fingerprint)),
+            acd,
+            sink,
+        })
+    }
+
+    /// The dialplan in force.
+    pub fn plan(&self) -> Arc<Dialplan> {
+        self.plan.read().expect("plan lock").0.clone()
+    }
+
+    /// Reloads the dialplan when its files changed; a broken edit is reported and the running
+    /// plan kept, so a typo never takes the hotline down.
+    pub fn reload_if_changed(&self) {
+        let now = fingerprint(&self.dir);
+        if self.plan.read().expect("plan lock").1 == now {
+            return;
+        }
+        match hotline_ivr::load(&self.dir) {
+            Ok(plan) => {
+                self.acd.configure(
+                    BoardConfig::from_waiting(&plan.flow.waiting),
+                    SystemClock.now(),
+                );
+                *self.plan.write().expect("plan lock") = (Arc::new(plan), now);
+                info!(dir = %self.dir.display(), "dialplan reloaded");
+            }
+            Err(problems) => {
+                for p in &problems {
+                    warn!(problem = %p, "dialplan edit refused; the previous plan stays in force");
+                }
+                self.plan.write().expect("plan lock").1 = now;
+            }
         }
     }
+
+    /// Brings the board's registration flags in line with the store (shared by all nodes) and
+    /// signs a lawyer in when their phone first registers.
+    pub async fn sync_registrations(&self, store: &Store) {
+        let plan = self.plan();
+        let now = SystemClock.now();
+        for lawyer in plan.roster.lawyers() {
+            let registered = match store.bindings(&lawyer.sip).await {
+                Ok(b) => !b.is_empty(),
+                Err(e) => {
+                    warn!(error = %e, "binding lookup failed");
+                    continue;
+                }
+            };
+            self.acd.set_registered(&lawyer.id, registered, now);
+            if registered && self.acd.state(&lawyer.id) == LawyerState::LoggedOut {
+                let _ = self.acd.apply(&lawyer.id, LawyerEvent::Login, now);
+            }
+        }
+        self.acd.tick(now);
+    }
+}
+
+fn fingerprint(dir: &Path) -> Fingerprint {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(path),
+                Ok(m) if path.extension().is_some_and(|x| x == "toml" || x == "csv") => {
+                    out.push((
+                        path,
+                        m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                        m.len(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Runs one call to its end.
@@ -52,7 +167,15 @@ pub async fn run(
         if direct {
             direct_call(&mut call, &dialled).await;
         } else {
-            greeting(&flow, &mut call).await;
+            if !flow.answer_delay.is_zero() {
+                call.ringing();
+                tokio::time::sleep(flow.answer_delay).await;
+            }
+            let plan = flow.plan();
+            let ctx = CallContext::new(call_id.clone(), SystemClock.now(), Arc::new(SystemClock));
+            let summary = run_call(&plan, &ctx, &mut call, &flow.acd, &*flow.sink).await;
+            let json = serde_json::to_string(&summary).unwrap_or_default();
+            info!(summary = %json, "call summary");
         }
         call.hangup().await;
     }
@@ -76,31 +199,5 @@ async fn direct_call(call: &mut LiveCall, user: &str) {
         RingOutcome::NoAnswer => call.reject(480),
         RingOutcome::Unreachable => call.reject(404),
         RingOutcome::CallerGone => {}
-    }
-    let _ = TalkOutcome::CallerHungUp;
-}
-
-/// The greeting, then the caller's keys are read until they hang up.
-async fn greeting(flow: &FlowContext, call: &mut LiveCall) {
-    if !flow.answer_delay.is_zero() {
-        call.ringing();
-        tokio::time::sleep(flow.answer_delay).await;
-    }
-    if !call.answer().await {
-        return;
-    }
-    let mut first = match call.play(&flow.greeting, true).await {
-        PlayOutcome::CallerGone => return,
-        PlayOutcome::Digit(d) => Some(d),
-        PlayOutcome::Finished => None,
-    };
-    loop {
-        match call
-            .collect(first.take(), 1, None, Duration::from_secs(3600))
-            .await
-        {
-            CollectOutcome::CallerGone => return,
-            CollectOutcome::Digits(_) | CollectOutcome::Timeout(_) => {}
-        }
     }
 }

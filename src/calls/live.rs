@@ -67,6 +67,10 @@ pub struct LiveCall {
     playing: bool,
     /// `PlaybackDone` events still to come for prompts we stopped or abandoned.
     stale_done: u32,
+    /// The music looping now, so consecutive waits continue it instead of restarting it.
+    looping: Option<Vec<PathBuf>>,
+    /// A terminator (`#`) that may follow an entry that was already complete; swallowed.
+    late_terminator: Option<(char, Instant)>,
 }
 
 impl LiveCall {
@@ -94,6 +98,8 @@ impl LiveCall {
             lawyer_answered: false,
             playing: false,
             stale_done: 0,
+            looping: None,
+            late_terminator: None,
         }
     }
 
@@ -126,6 +132,12 @@ impl LiveCall {
                     Some(CallEvent::PlaybackDone)
                 }
                 Some(CallEvent::Digit(d)) => {
+                    if let Some((t, until)) = self.late_terminator.take()
+                        && t == d
+                        && Instant::now() < until
+                    {
+                        continue;
+                    }
                     self.keys.push_back(d);
                     Some(CallEvent::Digit(d))
                 }
@@ -146,6 +158,17 @@ impl LiveCall {
             self.stale_done += 1;
         }
         self.playing = false;
+        self.looping = None;
+    }
+
+    /// Loops `music`, carrying on if it is already the music playing.
+    fn loop_music(&mut self, music: &[PathBuf]) -> bool {
+        if self.playing && self.looping.as_deref() == Some(music) {
+            return true;
+        }
+        let started = self.start_prompts(music, false, true);
+        self.looping = started.then(|| music.to_vec());
+        started
     }
 
     fn start_prompts(&mut self, paths: &[PathBuf], barge_in: bool, looping: bool) -> bool {
@@ -171,6 +194,7 @@ impl LiveCall {
             looping,
         });
         self.playing = true;
+        self.looping = None;
         true
     }
 
@@ -263,6 +287,14 @@ impl CallControl for LiveCall {
                 }
                 got.push(k);
                 if got.len() >= max {
+                    if let Some(t) = terminator {
+                        if self.keys.front() == Some(&t) {
+                            self.keys.pop_front();
+                        } else {
+                            self.late_terminator =
+                                Some((t, Instant::now() + Duration::from_secs(2)));
+                        }
+                    }
                     return CollectOutcome::Digits(got);
                 }
             }
@@ -288,22 +320,18 @@ impl CallControl for LiveCall {
         if let Some(d) = self.keys.pop_front() {
             return PlayOutcome::Digit(d);
         }
-        let playing = self.start_prompts(music, false, true);
+        self.loop_music(music); // left looping: the next wait carries on with it
         let deadline = Instant::now() + wait;
-        let outcome = loop {
+        loop {
             match self.next_event(Some(deadline)).await {
-                None => break PlayOutcome::Finished,
-                Some(CallEvent::CallerGone) => break PlayOutcome::CallerGone,
+                None => return PlayOutcome::Finished,
+                Some(CallEvent::CallerGone) => return PlayOutcome::CallerGone,
                 Some(CallEvent::Digit(_)) => {
-                    break PlayOutcome::Digit(self.keys.pop_front().expect("queued"));
+                    return PlayOutcome::Digit(self.keys.pop_front().expect("queued"));
                 }
                 Some(_) => {}
             }
-        };
-        if playing {
-            self.stop_playing();
         }
-        outcome
     }
 
     async fn ring(
@@ -323,34 +351,34 @@ impl CallControl for LiveCall {
             return RingOutcome::Unreachable;
         };
         self.lawyer = Some(lawyer);
-        let playing = self.answered && self.start_prompts(music, false, true);
+        if self.answered {
+            self.loop_music(music);
+        }
         let deadline = Instant::now() + timeout;
-        let outcome = loop {
+        loop {
             match self.next_event(Some(deadline)).await {
                 None => {
                     self.drop_lawyer(); // CANCEL
-                    break RingOutcome::NoAnswer;
+                    return RingOutcome::NoAnswer;
                 }
                 Some(CallEvent::CallerGone) => {
                     self.drop_lawyer();
-                    break RingOutcome::CallerGone;
+                    return RingOutcome::CallerGone;
                 }
                 Some(CallEvent::LawyerAnswered) => {
                     self.lawyer_answered = true;
-                    break RingOutcome::Answered;
+                    return RingOutcome::Answered;
                 }
-                Some(CallEvent::LawyerGone(EndReason::Failed(408))) => break RingOutcome::NoAnswer,
+                Some(CallEvent::LawyerGone(EndReason::Failed(408))) => {
+                    return RingOutcome::NoAnswer;
+                }
                 Some(CallEvent::LawyerGone(EndReason::Failed(status))) => {
-                    break RingOutcome::Rejected(status);
+                    return RingOutcome::Rejected(status);
                 }
-                Some(CallEvent::LawyerGone(_)) => break RingOutcome::Unreachable,
+                Some(CallEvent::LawyerGone(_)) => return RingOutcome::Unreachable,
                 Some(_) => {}
             }
-        };
-        if playing {
-            self.stop_playing();
         }
-        outcome
     }
 
     async fn talk(&mut self) -> TalkOutcome {
@@ -396,6 +424,7 @@ impl CallControl for LiveCall {
         if rx.await.ok().flatten().is_none() {
             return RecordOutcome::Empty;
         }
+        self.stop_playing();
         self.keys.clear();
         let deadline = Instant::now() + max;
         loop {

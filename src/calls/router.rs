@@ -102,7 +102,7 @@ impl CallHandler {
                 NonceKey::random()?,
             ))),
             media: MediaEngine::start(media_tx, media_stats)?,
-            flow: Arc::new(FlowContext::new(config)),
+            flow: Arc::new(FlowContext::new(config)?),
             sip,
             store,
             stats,
@@ -121,6 +121,15 @@ impl CallHandler {
     }
 
     pub async fn run(mut self, mut events: mpsc::UnboundedReceiver<Event>) {
+        let (flow, store) = (self.flow.clone(), self.store.clone());
+        let housekeeping = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                flow.reload_if_changed();
+                flow.sync_registrations(&store).await;
+            }
+        });
         loop {
             tokio::select! {
                 ev = events.recv() => match ev {
@@ -131,6 +140,7 @@ impl CallHandler {
                 Some(req) = self.requests.recv() => self.on_request(req).await,
             }
         }
+        housekeeping.abort();
         for (call, leg) in std::mem::take(&mut self.legs) {
             if leg.opened {
                 self.media.send(MediaCommand::Close(LegId(call.0)));
@@ -438,7 +448,7 @@ impl CallHandler {
             self.release(port);
             return None;
         };
-        info!(lawyer = user, "ringing the lawyer's phone");
+        info!(lawyer = user, contact = %binding.contact, via = %binding.source, "ringing the lawyer's phone");
         self.legs.insert(
             lawyer,
             Leg {

@@ -363,6 +363,27 @@ impl Server {
     pub fn log_tail(&self, lines: usize) -> String {
         tail(&self.log_path, lines)
     }
+
+    /// The whole server log so far (lossy UTF-8).
+    pub fn log(&self) -> String {
+        fs::read(&self.log_path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Wait until the server log contains `needle` at least `count` times, at most `max`.
+    pub fn wait_for_log(&self, needle: &str, count: usize, max: Duration) -> bool {
+        let deadline = Instant::now() + max;
+        loop {
+            if self.log().matches(needle).count() >= count {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 /// A SIPp run that is dropped unfinished (its server crashed on purpose) is stopped, so no
@@ -922,4 +943,245 @@ pub fn parse_trace(log: &str) -> Vec<TracedMessage> {
         });
     }
     out
+}
+
+// ---------------------------------------------------------------- linphonec
+
+/// How long `linphonec` may take to exit after `quit` before it is killed.
+const LINPHONE_QUIT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A lawyer's phone: `linphonec` (Debian package linphone-cli) registered to a [`Server`] as
+/// one of its phone accounts, auto-answering (`-a`), driven over its standard input.
+///
+/// Everything lives in `dir` (inside the server's data dir, so it is kept when a test fails):
+/// `home/` (its `$HOME`; linphonec never opens its SIP socket unless
+/// `$HOME/.local/share/linphone` exists), `linphonerc` (which it rewrites on exit),
+/// `stdout.log` (what it prints: "Receiving tone 5 ...", "Call 1 ... ended") and
+/// `linphonec.log` (its debug log with the SIP messages). It binds 127.0.0.1 only: SIP on
+/// `sip_port` (UDP; TCP and TLS off), RTP on `rtp_port` and RTCP on `rtp_port + 1`.
+///
+/// Dropping it sends `quit` (linphonec 5.1 does not unregister then), and SIGKILLs it after
+/// 3 s.
+pub struct Linphone {
+    child: Child,
+    stdin: Option<std::process::ChildStdin>,
+    pub user: String,
+    pub dir: PathBuf,
+    pub sip_port: u16,
+    pub rtp_port: u16,
+    pub stdout_path: PathBuf,
+    pub log_path: PathBuf,
+    exited: Option<ExitStatus>,
+}
+
+impl Linphone {
+    /// Starts `linphonec -a` registering `sip:USER@127.0.0.1:PORT` at `server` with digest
+    /// credentials `user`/`password` (realm "hotline"). Returns at once; see
+    /// [`Linphone::wait_registered`].
+    pub fn start(server: &Server, user: &str, password: &str) -> Linphone {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = server.data_dir.join(format!(
+            "linphone-{user}-{}",
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let home = dir.join("home");
+        fs::create_dir_all(home.join(".local/share/linphone"))
+            .unwrap_or_else(|e| panic!("create {}: {e}", home.display()));
+        let sip_port = free_port();
+        let rtp_port = free_rtp_pair();
+        let rc = dir.join("linphonerc");
+        fs::write(
+            &rc,
+            format!(
+                "[sip]\n\
+                 sip_port={sip_port}\n\
+                 sip_tcp_port=0\n\
+                 sip_tls_port=0\n\
+                 use_ipv6=0\n\
+                 bind_address=127.0.0.1\n\
+                 guess_hostname=0\n\
+                 register_only_when_network_is_up=0\n\
+                 auto_net_state_mon=0\n\
+                 contact=\"{user}\" <sip:{user}@127.0.0.1>\n\
+                 default_proxy=0\n\
+                 \n\
+                 [net]\n\
+                 firewall_policy=0\n\
+                 \n\
+                 [rtp]\n\
+                 bind_address=127.0.0.1\n\
+                 audio_rtp_port={rtp_port}\n\
+                 \n\
+                 [sound]\n\
+                 echocancellation=0\n\
+                 \n\
+                 [proxy_0]\n\
+                 reg_proxy=<sip:127.0.0.1:{server_port};transport=udp>\n\
+                 reg_identity=sip:{user}@127.0.0.1:{server_port}\n\
+                 reg_expires=600\n\
+                 reg_sendregister=1\n\
+                 publish=0\n\
+                 \n\
+                 [auth_info_0]\n\
+                 username={user}\n\
+                 userid={user}\n\
+                 passwd={password}\n\
+                 realm=hotline\n",
+                server_port = server.sip_port,
+            ),
+        )
+        .expect("write linphonerc");
+        let stdout_path = dir.join("stdout.log");
+        let log_path = dir.join("linphonec.log");
+        let out = fs::File::create(&stdout_path).expect("create linphonec stdout.log");
+        let err = out.try_clone().expect("clone linphonec stdout.log");
+        let mut cmd = Command::new("linphonec");
+        cmd.arg("-c")
+            .arg(&rc)
+            .arg("-a")
+            .args(["-d", "6", "-l"])
+            .arg(&log_path)
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err));
+        eprintln!(
+            "[linphonec] {user}: SIP 127.0.0.1:{sip_port}, RTP 127.0.0.1:{rtp_port}, dir {}",
+            dir.display()
+        );
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+                "`linphonec` is not installed (Debian package linphone-cli): run `bash scripts/test.sh`, which installs it"
+            ),
+            Err(e) => panic!("cannot start linphonec: {e}"),
+        };
+        let stdin = child.stdin.take();
+        Linphone {
+            child,
+            stdin,
+            user: user.to_string(),
+            dir,
+            sip_port,
+            rtp_port,
+            stdout_path,
+            log_path,
+            exited: None,
+        }
+    }
+
+    /// Types one command line (`soundcard use files`, `play F.wav`, `record F.wav`, ...).
+    pub fn command(&mut self, line: &str) {
+        if let Some(stdin) = self.stdin.as_mut() {
+            // A linphonec that died already shows up in its output and in the assertions.
+            let _ = writeln!(stdin, "{line}").and_then(|_| stdin.flush());
+        }
+    }
+
+    /// What linphonec printed so far (lossy UTF-8).
+    pub fn output(&self) -> String {
+        fs::read(&self.stdout_path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Wait until the output contains `needle` at least `count` times, at most `max`.
+    pub fn wait_output(&mut self, needle: &str, count: usize, max: Duration) -> bool {
+        let deadline = Instant::now() + max;
+        loop {
+            if self.output().matches(needle).count() >= count {
+                return true;
+            }
+            if Instant::now() >= deadline || !self.is_running() {
+                return self.output().matches(needle).count() >= count;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Asks `status register` until linphonec says it is registered, at most `max`.
+    pub fn wait_registered(&mut self, max: Duration) -> bool {
+        let deadline = Instant::now() + max;
+        while Instant::now() < deadline && self.is_running() {
+            self.command("status register");
+            // "registered, identity=sip:lawyer1@... duration=600" (else "registered=-1").
+            if self.wait_output("registered, identity=", 1, Duration::from_millis(500)) {
+                return true;
+            }
+        }
+        self.output().contains("registered, identity=")
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        if self.exited.is_some() {
+            return false;
+        }
+        match self.child.try_wait() {
+            Ok(Some(status)) => {
+                self.exited = Some(status);
+                false
+            }
+            Ok(None) => true,
+            Err(_) => false,
+        }
+    }
+
+    /// `quit` (it unregisters and closes its files), SIGKILL after 3 s. Returns how it
+    /// exited and whether it had to be killed.
+    pub fn quit(&mut self) -> Option<(ExitStatus, bool)> {
+        if !self.is_running() {
+            return self.exited.map(|s| (s, false));
+        }
+        self.command("quit");
+        self.stdin = None; // EOF as well
+        let deadline = Instant::now() + LINPHONE_QUIT_TIMEOUT;
+        while Instant::now() < deadline {
+            if !self.is_running() {
+                return self.exited.map(|s| (s, false));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let status = self.child.wait().ok()?;
+        self.exited = Some(status);
+        Some((status, true))
+    }
+
+    /// The last lines of what it printed, for failure messages.
+    pub fn output_tail(&self, lines: usize) -> String {
+        format!(
+            "---- linphonec {} output ({}) ----\n{}---- its debug log: {} ----\n",
+            self.user,
+            self.stdout_path.display(),
+            tail(&self.stdout_path, lines),
+            self.log_path.display()
+        )
+    }
+}
+
+impl Drop for Linphone {
+    fn drop(&mut self) {
+        let quit = self.quit();
+        if thread::panicking() {
+            eprintln!("[linphonec] exit: {quit:?}\n{}", self.output_tail(40));
+        }
+    }
+}
+
+/// A loopback UDP port `p` with `p + 1` free too (RTP and RTCP), from [`free_port`].
+pub fn free_rtp_pair() -> u16 {
+    for _ in 0..100 {
+        let p = free_port();
+        if p < u16::MAX && UdpSocket::bind((Ipv4Addr::LOCALHOST, p + 1)).is_ok() {
+            used_ports()
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(p + 1);
+            return p;
+        }
+    }
+    panic!("could not find two free consecutive loopback UDP ports");
 }

@@ -207,6 +207,9 @@ impl Endpoint {
         source: SocketAddr,
         now: Instant,
     ) {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return; // a CRLF keep-alive (RFC 5626 §4.4.1), which some phones also send over UDP
+        }
         match parse_message(bytes) {
             Ok(Message::Request(req)) => self.on_request(req, transport, source, now),
             Ok(Message::Response(resp)) => self.on_response(resp, now),

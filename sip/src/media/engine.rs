@@ -28,6 +28,12 @@ use super::stats::MediaStats;
 /// The 20 ms packetisation interval of G.711 telephony (RFC 3551 §4.5).
 pub const FRAME: Duration = Duration::from_millis(20);
 
+/// Legs are spread over this many 1 ms slots of the frame.
+const SLOTS: usize = 20;
+const SLOT: Duration = Duration::from_millis(1);
+/// RTCP sockets are read every this many frames (reports come every few seconds).
+const RTCP_POLL_FRAMES: u64 = 10;
+
 /// The application's name for one leg (one RTP stream to one phone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LegId(pub u64);
@@ -144,6 +150,7 @@ impl MediaEngine {
 }
 
 struct LegIo {
+    slot: usize,
     socket: UdpSocket,
     rtcp_socket: Option<UdpSocket>,
     leg: MediaLeg,
@@ -154,7 +161,7 @@ struct Engine {
     commands: std_mpsc::Receiver<MediaCommand>,
     events: mpsc::UnboundedSender<MediaEvent>,
     legs: HashMap<LegId, LegIo>,
-    order: Vec<LegId>,
+    slots: Vec<Vec<LegId>>,
     buf: Vec<u8>,
     stats: Arc<MediaStats>,
     /// Closed legs go here: finishing a recording fsyncs, which must not stall the clock.
@@ -207,40 +214,56 @@ impl Engine {
             commands,
             events,
             legs: HashMap::new(),
-            order: Vec::new(),
+            slots: vec![Vec::new(); SLOTS],
             buf: vec![0u8; 2048],
             stats,
             finisher,
         }
     }
 
+    /// Wakes every millisecond and serves the legs of that slot: each leg keeps its own 20 ms
+    /// grid, offset by its slot, so the work of a thousand calls is spread over the frame instead
+    /// of piling up behind one deadline.
     fn run(mut self) {
-        let mut next = Instant::now() + FRAME;
+        let mut start = Instant::now();
+        let mut n: u64 = 0;
         loop {
+            let due = start + SLOT * n as u32;
             let now = Instant::now();
-            if next > now {
-                thread::sleep(next - now);
-            } else if now - next > FRAME {
+            if due > now {
+                thread::sleep(due - now);
+            } else if now - due > FRAME {
                 self.stats.overruns.fetch_add(1, Ordering::Relaxed);
-                if now - next > FRAME * 5 {
+                if now - due > FRAME * 5 {
                     debug!(
-                        behind_ms = (now - next).as_millis() as u64,
+                        behind_ms = (now - due).as_millis() as u64,
                         "media clock resynchronised"
                     );
-                    next = now;
+                    start = now;
+                    n = 0;
+                    continue;
                 }
             }
-            let tick = next;
-            next += FRAME;
             loop {
                 match self.commands.try_recv() {
-                    Ok(cmd) => self.command(cmd, tick),
+                    Ok(cmd) => self.command(cmd, due),
                     Err(std_mpsc::TryRecvError::Empty) => break,
                     Err(std_mpsc::TryRecvError::Disconnected) => return,
                 }
             }
-            self.tick(tick);
+            let slot = (n % SLOTS as u64) as usize;
+            self.tick(
+                slot,
+                due,
+                n % (SLOTS as u64 * RTCP_POLL_FRAMES) < SLOTS as u64,
+            );
+            n += 1;
         }
+    }
+
+    /// The slot with the fewest legs, for a new leg.
+    fn quietest_slot(&self) -> usize {
+        (0..SLOTS).min_by_key(|s| self.slots[*s].len()).unwrap_or(0)
     }
 
     fn command(&mut self, cmd: MediaCommand, now: Instant) {
@@ -258,16 +281,19 @@ impl Engine {
                 }
                 let rtcp_socket = rtcp_socket.filter(|s| s.set_nonblocking(true).is_ok());
                 let media = MediaLeg::new(params, record, now);
+                let slot = self.quietest_slot();
                 self.legs.insert(
                     leg,
                     LegIo {
+                        slot,
                         socket,
                         rtcp_socket,
                         leg: media,
                         peer: None,
                     },
                 );
-                self.order.push(leg);
+                self.slots[slot].push(leg);
+                self.stats.legs.store(self.legs.len(), Ordering::Relaxed);
             }
             MediaCommand::Update(leg, params) => {
                 if let Some(l) = self.legs.get_mut(&leg) {
@@ -295,6 +321,14 @@ impl Engine {
                     self.unbridge(b);
                     self.legs.get_mut(&a).expect("checked").peer = Some(b);
                     self.legs.get_mut(&b).expect("checked").peer = Some(a);
+                    // A bridged pair shares a slot: each tick, one leg's received frame is the
+                    // other's outgoing one. (b's grid shifts once; its jitter buffer absorbs it.)
+                    let (slot_a, slot_b) = (self.legs[&a].slot, self.legs[&b].slot);
+                    if slot_a != slot_b {
+                        self.slots[slot_b].retain(|l| *l != b);
+                        self.slots[slot_a].push(b);
+                        self.legs.get_mut(&b).expect("checked").slot = slot_a;
+                    }
                 }
             }
             MediaCommand::Unbridge(leg) => self.unbridge(leg),
@@ -321,7 +355,9 @@ impl Engine {
             }
             MediaCommand::Close(leg) => {
                 self.unbridge(leg);
-                self.order.retain(|l| *l != leg);
+                for slot in &mut self.slots {
+                    slot.retain(|l| *l != leg);
+                }
                 if let Some(l) = self.legs.remove(&leg) {
                     self.stats.legs.store(self.legs.len(), Ordering::Relaxed);
                     self.finish(Finish::Leg(leg, Box::new(l.leg)));
@@ -346,9 +382,13 @@ impl Engine {
         }
     }
 
-    fn tick(&mut self, now: Instant) {
-        // 1. Everything that arrived since the last tick.
-        for io in self.legs.values_mut() {
+    fn tick(&mut self, slot: usize, now: Instant, poll_rtcp: bool) {
+        let ids = std::mem::take(&mut self.slots[slot]);
+        // 1. Everything that arrived for this slot's legs since their last frame.
+        for id in &ids {
+            let Some(io) = self.legs.get_mut(id) else {
+                continue;
+            };
             loop {
                 match io.socket.recv_from(&mut self.buf) {
                     Ok((n, src)) => io.leg.on_packet(&self.buf[..n], src, now),
@@ -359,18 +399,21 @@ impl Engine {
                     }
                 }
             }
-            while let Some(Ok((n, src))) =
-                io.rtcp_socket.as_ref().map(|s| s.recv_from(&mut self.buf))
+            while poll_rtcp
+                && let Some(Ok((n, src))) =
+                    io.rtcp_socket.as_ref().map(|s| s.recv_from(&mut self.buf))
             {
                 io.leg.on_rtcp(&self.buf[..n], src, now);
             }
         }
         // 2. One received frame per leg (jitter buffer, decoding, in-band DTMF).
-        for io in self.legs.values_mut() {
-            io.leg.pull_frame(now);
+        for id in &ids {
+            if let Some(io) = self.legs.get_mut(id) {
+                io.leg.pull_frame(now);
+            }
         }
         // 3. What each leg hears, then send and record.
-        for id in &self.order {
+        for id in &ids {
             let heard = match self.legs[id].peer {
                 Some(p) => self.legs.get(&p).map(|l| *l.leg.received()),
                 None => None,
@@ -383,7 +426,7 @@ impl Engine {
                     .unwrap_or_default(),
                 None => Vec::new(),
             };
-            let io = self.legs.get_mut(id).expect("order lists live legs");
+            let io = self.legs.get_mut(id).expect("slots list live legs");
             for d in forwarded {
                 io.leg.send_digit(d);
             }
@@ -399,7 +442,10 @@ impl Engine {
                 send(io.rtcp_socket.as_ref().unwrap_or(&io.socket), &bytes, dest);
             }
         }
-        for (id, io) in self.legs.iter_mut() {
+        for id in &ids {
+            let Some(io) = self.legs.get_mut(id) else {
+                continue;
+            };
             for ev in io.leg.drain_events() {
                 let leg = *id;
                 let ev = match ev {
@@ -412,6 +458,7 @@ impl Engine {
                 let _ = self.events.send(ev);
             }
         }
+        self.slots[slot] = ids;
     }
 }
 
