@@ -228,6 +228,14 @@ impl Engine {
         let mut start = Instant::now();
         let mut n: u64 = 0;
         loop {
+            if self.legs.is_empty() {
+                // Idle: sleep until there is work instead of waking every millisecond.
+                match self.commands.recv() {
+                    Ok(cmd) => self.command(cmd, Instant::now()),
+                    Err(_) => return,
+                }
+                (start, n) = (Instant::now(), 0);
+            }
             let due = start + SLOT * n as u32;
             let now = Instant::now();
             if due > now {
