@@ -152,3 +152,30 @@ fn recording_is_playable_after_kill_9_and_repaired_on_restart() {
     assert!(repaired >= duration, "{repaired} < {duration}");
     drop(restarted);
 }
+
+#[test]
+fn running_out_of_rtp_ports_gives_503_not_a_hang() {
+    // One even port: the first call takes it, the second is refused with 503 at once.
+    // Below the ephemeral range and above every other test's share (20000-31999).
+    let port = 32_100 + (std::process::id() % 300) as u16 * 2;
+    let server = Server::start(ServerOptions::named("ports").rtp_ports(port, port + 1));
+    let first = Sipp::new("uac_latch.xml")
+        .file("tests/media/caller-speech.alaw")
+        .spawn(&server);
+    assert!(
+        server.wait_for_log("incoming call", 1, Duration::from_secs(10)),
+        "{}",
+        server.log_tail(20)
+    );
+    let second = Sipp::new("uac_basic.xml")
+        .timeout(Duration::from_secs(20))
+        .run(&server);
+    assert!(
+        !second.all_ok(1),
+        "the second call should have been refused"
+    );
+    let messages = std::fs::read_to_string(&second.files.messages).unwrap_or_default();
+    assert!(messages.contains("SIP/2.0 503"), "no 503 in:\n{messages}");
+    let outcome = first.wait();
+    assert!(outcome.all_ok(1), "the first call must go on: {outcome:?}");
+}

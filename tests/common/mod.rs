@@ -79,7 +79,9 @@ fn rtp_range() -> (u16, u16) {
     (lo as u16, (lo + SIZE - 1) as u16)
 }
 
-fn unique_dir(name: &str) -> PathBuf {
+/// A fresh, empty directory under the system temp dir, unique in this process (for fixtures a
+/// test writes before it starts a server, e.g. a dialplan for `--dialplans`).
+pub fn unique_dir(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::SeqCst);
     let dir =
@@ -161,6 +163,8 @@ pub struct ServerOptions {
     pub extra_args: Vec<String>,
     /// Run on an existing data directory (a restart after a crash).
     pub data_dir: Option<PathBuf>,
+    /// A fixed RTP port range instead of this process's share.
+    pub rtp_ports: Option<(u16, u16)>,
 }
 
 impl ServerOptions {
@@ -171,7 +175,13 @@ impl ServerOptions {
             phones: Vec::new(),
             extra_args: Vec::new(),
             data_dir: None,
+            rtp_ports: None,
         }
+    }
+    /// Serves RTP from exactly this range (to run out of ports on purpose).
+    pub fn rtp_ports(mut self, first: u16, last: u16) -> Self {
+        self.rtp_ports = Some((first, last));
+        self
     }
     /// Reuses the data directory of a previous server (for restarts).
     pub fn data_dir(mut self, dir: &Path) -> Self {
@@ -219,7 +229,7 @@ impl Server {
 
         let sip_port = free_port();
         let http_port = free_port();
-        let (rtp_lo, rtp_hi) = rtp_range();
+        let (rtp_lo, rtp_hi) = opts.rtp_ports.unwrap_or_else(rtp_range);
         let log_path = data_dir.join(if opts.data_dir.is_some() {
             "server-restarted.log"
         } else {
