@@ -29,9 +29,9 @@ pub enum CallEvent {
     /// The caller hung up (or cancelled before answer).
     CallerGone,
     /// The lawyer's phone answered; its leg is open.
-    LawyerAnswered,
+    LawyerAnswered(CallHandle),
     /// The lawyer's leg ended (refused, unanswered, hung up).
-    LawyerGone(EndReason),
+    LawyerGone(CallHandle, EndReason),
     /// A voicemail message is written.
     Message(Option<RecordingInfo>),
 }
@@ -141,10 +141,18 @@ impl LiveCall {
                     self.keys.push_back(d);
                     Some(CallEvent::Digit(d))
                 }
-                Some(CallEvent::LawyerGone(reason)) => {
+                Some(CallEvent::LawyerGone(leg, _)) if Some(leg) != self.lawyer => {
+                    continue; // the end of a leg we already dropped (a cancelled ring)
+                }
+                Some(CallEvent::LawyerAnswered(leg)) if Some(leg) != self.lawyer => {
+                    // A phone we cancelled answered anyway: hang it up, it is nobody's call.
+                    let _ = self.sip.send(Command::Hangup(leg));
+                    continue;
+                }
+                Some(CallEvent::LawyerGone(leg, reason)) => {
                     self.lawyer = None;
                     self.lawyer_answered = false;
-                    Some(CallEvent::LawyerGone(reason))
+                    Some(CallEvent::LawyerGone(leg, reason))
                 }
                 Some(other) => Some(other),
             };
@@ -365,17 +373,17 @@ impl CallControl for LiveCall {
                     self.drop_lawyer();
                     return RingOutcome::CallerGone;
                 }
-                Some(CallEvent::LawyerAnswered) => {
+                Some(CallEvent::LawyerAnswered(_)) => {
                     self.lawyer_answered = true;
                     return RingOutcome::Answered;
                 }
-                Some(CallEvent::LawyerGone(EndReason::Failed(408))) => {
+                Some(CallEvent::LawyerGone(_, EndReason::Failed(408))) => {
                     return RingOutcome::NoAnswer;
                 }
-                Some(CallEvent::LawyerGone(EndReason::Failed(status))) => {
+                Some(CallEvent::LawyerGone(_, EndReason::Failed(status))) => {
                     return RingOutcome::Rejected(status);
                 }
-                Some(CallEvent::LawyerGone(_)) => return RingOutcome::Unreachable,
+                Some(CallEvent::LawyerGone(..)) => return RingOutcome::Unreachable,
                 Some(_) => {}
             }
         }
@@ -403,7 +411,7 @@ impl CallControl for LiveCall {
                     self.drop_lawyer();
                     return TalkOutcome::CallerHungUp;
                 }
-                Some(CallEvent::LawyerGone(_)) => {
+                Some(CallEvent::LawyerGone(..)) => {
                     self.media.send(MediaCommand::Unbridge(self.leg()));
                     self.keys.clear();
                     return TalkOutcome::LawyerHungUp;

@@ -484,7 +484,7 @@ impl CallHandler {
         };
         self.open_leg(lawyer, leg_params(&negotiated), false);
         info!("lawyer answered");
-        self.tell(caller, CallEvent::LawyerAnswered);
+        self.tell(caller, CallEvent::LawyerAnswered(lawyer));
     }
 
     fn on_reoffer(&mut self, call: CallHandle, reinvite: &Request) {
@@ -523,7 +523,7 @@ impl CallHandler {
                 self.tell(call, CallEvent::CallerGone);
                 self.tasks.remove(&call);
             }
-            Role::Lawyer { caller, .. } => self.tell(caller, CallEvent::LawyerGone(reason)),
+            Role::Lawyer { caller, .. } => self.tell(caller, CallEvent::LawyerGone(call, reason)),
         }
     }
 }
