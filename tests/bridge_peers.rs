@@ -19,13 +19,12 @@
 mod common;
 
 use std::f64::consts::PI;
-use std::fs;
 use std::net::{Ipv4Addr, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Linphone, Server, ServerOptions, Sipp, parse_trace};
+use common::{Linphone, Server, ServerOptions, Sipp, parse_trace, recordings, udp_rx_queue};
 
 const LAWYER: &str = "lawyer1";
 const PASSWORD: &str = "lawyer1 long test password";
@@ -126,35 +125,6 @@ fn show(p: &[f64]) -> String {
         .map(|a| format!("{:.0}", a))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn recordings(data_dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(data_dir.join("recordings"))
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "wav"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
-/// Bytes waiting in the receive queue of the UDP socket on 127.0.0.1:`port`.
-fn udp_rx_queue(port: u16) -> Option<u64> {
-    let table = fs::read_to_string("/proc/net/udp").ok()?;
-    let local = format!("0100007F:{port:04X}");
-    table.lines().skip(1).find_map(|line| {
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        (cols.get(1) == Some(&local.as_str()))
-            .then(|| {
-                cols.get(4)
-                    .and_then(|q| q.split(':').nth(1))
-                    .and_then(|rx| u64::from_str_radix(rx, 16).ok())
-            })
-            .flatten()
-    })
 }
 
 /// How many bytes one 172-byte RTP packet (20 ms of G.711) takes in a socket's receive

@@ -4,11 +4,11 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::thread;
 use std::time::Duration;
 
-use common::{Server, ServerOptions, Sipp};
+use common::{Server, ServerOptions, Sipp, recordings, udp_rx_queue};
 
 /// Digits the server logged as pressed, in order.
 fn keys_pressed(server: &Server) -> Vec<String> {
@@ -18,19 +18,6 @@ fn keys_pressed(server: &Server) -> Vec<String> {
         .filter(|l| l.contains("key pressed"))
         .filter_map(|l| l.split("digit=").nth(1).map(|d| d.trim().to_string()))
         .collect()
-}
-
-fn recordings(data_dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(data_dir.join("recordings"))
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "wav"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
 }
 
 /// RMS level of each channel over `from..to` seconds.
@@ -60,22 +47,6 @@ fn channel_rms(path: &Path, from: f64, to: f64) -> (f64, f64, f64) {
         (v.iter().map(|x| x * x).sum::<f64>() / v.len().max(1) as f64).sqrt()
     };
     (rms(0), rms(1), duration)
-}
-
-/// Bytes waiting in the receive queue of the UDP socket on 127.0.0.1:`port`.
-fn udp_rx_queue(port: u16) -> Option<u64> {
-    let table = fs::read_to_string("/proc/net/udp").ok()?;
-    let local = format!("0100007F:{port:04X}");
-    table.lines().skip(1).find_map(|line| {
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        (cols.get(1) == Some(&local.as_str()))
-            .then(|| {
-                cols.get(4)
-                    .and_then(|q| q.split(':').nth(1))
-                    .and_then(|rx| u64::from_str_radix(rx, 16).ok())
-            })
-            .flatten()
-    })
 }
 
 #[test]

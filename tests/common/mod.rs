@@ -1195,3 +1195,36 @@ pub fn free_rtp_pair() -> u16 {
     }
     panic!("could not find two free consecutive loopback UDP ports");
 }
+
+// ---------------------------------------------------------------- media checks
+
+/// The call recordings a server wrote, oldest first.
+pub fn recordings(data_dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(data_dir.join("recordings"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "wav"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Bytes waiting in the receive queue of the UDP socket on 127.0.0.1:`port` (SIPp never reads
+/// its media port, so what the server sent it piles up there).
+pub fn udp_rx_queue(port: u16) -> Option<u64> {
+    let table = fs::read_to_string("/proc/net/udp").ok()?;
+    let local = format!("0100007F:{port:04X}");
+    table.lines().skip(1).find_map(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        (cols.get(1) == Some(&local.as_str()))
+            .then(|| {
+                cols.get(4)
+                    .and_then(|q| q.split(':').nth(1))
+                    .and_then(|rx| u64::from_str_radix(rx, 16).ok())
+            })
+            .flatten()
+    })
+}
