@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// Ring this long (180 Ringing) before answering [default: 0].
     #[arg(long, env = "HOTLINE_ANSWER_DELAY_MS")]
     pub answer_delay_ms: Option<u64>,
+    /// This node's name in a shared database; a restart only marks its own unfinished calls
+    /// as cut off [default: the host name].
+    #[arg(long, env = "HOTLINE_NODE")]
+    pub node: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -51,6 +55,7 @@ struct FileConfig {
     database_url: Option<String>,
     sip_realm: Option<String>,
     answer_delay_ms: Option<u64>,
+    node: Option<String>,
 }
 
 /// Resolved settings.
@@ -64,6 +69,7 @@ pub struct Config {
     pub database_url: String,
     pub sip_realm: String,
     pub answer_delay_ms: u64,
+    pub node: String,
 }
 
 impl ServeArgs {
@@ -105,10 +111,20 @@ impl ServeArgs {
                 .or(file.sip_realm)
                 .unwrap_or_else(|| "hotline".into()),
             answer_delay_ms: self.answer_delay_ms.or(file.answer_delay_ms).unwrap_or(0),
+            node: self.node.or(file.node).unwrap_or_else(host_name),
             database_url,
             data_dir,
         })
     }
+}
+
+/// The machine's host name (Linux), the default node name.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "hotline".into())
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {

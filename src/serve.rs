@@ -11,7 +11,7 @@ use hotline_sip::driver::{Command, SipDriver};
 use hotline_sip::media::MediaStats;
 use std::sync::atomic::Ordering;
 use tokio::sync::{mpsc, oneshot};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::calls::CallHandler;
 use crate::config::Config;
@@ -22,6 +22,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let store = Store::open(&config.database_url)
         .await
         .with_context(|| format!("opening the store ({})", redact(&config.database_url)))?;
+    // The node's name marks its calls, so a restart only cuts off its own calls.
+    let store = store.with_node(config.node.clone());
+    match store.mark_cut_off_calls(hotline_cases::unix_now_ms()).await {
+        Ok(cut) if !cut.is_empty() => warn!(
+            calls = cut.len(),
+            "calls cut off by the last stop are marked and filed"
+        ),
+        Ok(_) => {}
+        Err(e) => warn!(error = %e, "could not mark calls cut off by the last stop"),
+    }
 
     let user_agent = format!("hotline/{}", env!("CARGO_PKG_VERSION"));
     let (driver, sip) = SipDriver::bind(config.sip_listen, &user_agent).await?;

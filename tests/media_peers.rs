@@ -119,6 +119,15 @@ fn recording_is_playable_after_kill_9_and_repaired_on_restart() {
     // On restart the header is brought up to what is on disk.
     let dir = server.data_dir.clone();
     let restarted = Server::start(ServerOptions::named("crash").data_dir(&dir));
+    assert!(
+        restarted.wait_for_log(
+            "calls cut off by the last stop are marked and filed",
+            1,
+            Duration::from_secs(5)
+        ),
+        "the interrupted call was not marked cut off:\n{}",
+        restarted.log_tail(20)
+    );
     let (_, _, repaired) = channel_rms(&files[0], 0.0, 0.1);
     assert!(repaired >= duration, "{repaired} < {duration}");
     drop(restarted);

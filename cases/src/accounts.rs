@@ -103,7 +103,7 @@ impl Store {
             transport,
         } = *u;
         let now = crate::unix_now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM sip_bindings WHERE expires_at <= $1")
             .bind(now)
             .execute(&mut *tx)
@@ -172,82 +172,5 @@ impl Store {
                 transport: r.get(4),
             })
             .collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn store() -> (Store, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!(
-            "hotline-store-{}-{}",
-            std::process::id(),
-            crate::unix_now()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}/t{}.db", dir.display(), rand_suffix());
-        (Store::open(&url).await.unwrap(), dir)
-    }
-
-    fn rand_suffix() -> u64 {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static N: AtomicU64 = AtomicU64::new(0);
-        N.fetch_add(1, Ordering::Relaxed)
-    }
-
-    fn acct() -> PhoneAccount {
-        PhoneAccount {
-            username: "lawyer1".into(),
-            realm: "hotline".into(),
-            ha1_md5: "a".repeat(32),
-            ha1_sha256: "b".repeat(64),
-        }
-    }
-
-    #[tokio::test]
-    async fn accounts_round_trip_and_refuse_duplicates() {
-        let (s, _dir) = store().await;
-        s.add_phone_account(&acct()).await.unwrap();
-        assert_eq!(s.phone_account("lawyer1").await.unwrap(), Some(acct()));
-        assert!(matches!(
-            s.add_phone_account(&acct()).await,
-            Err(StoreError::Duplicate)
-        ));
-        assert_eq!(s.phone_account("nobody").await.unwrap(), None);
-    }
-
-    fn upd<'a>(
-        remove_all: bool,
-        contacts: &'a [(String, u32)],
-        call_id: &'a str,
-        cseq: u32,
-    ) -> BindingUpdate<'a> {
-        BindingUpdate {
-            aor: "lawyer1",
-            remove_all,
-            contacts,
-            call_id,
-            cseq,
-            source: "127.0.0.1:5062",
-            transport: "UDP",
-        }
-    }
-
-    #[tokio::test]
-    async fn bindings_add_refresh_ignore_old_cseq_and_remove() {
-        let (s, _dir) = store().await;
-        s.add_phone_account(&acct()).await.unwrap();
-        let c = vec![("sip:l@127.0.0.1:5062".to_string(), 120)];
-        let b = s.apply_bindings(&upd(false, &c, "cid", 2)).await.unwrap();
-        assert_eq!(b.len(), 1);
-        let old = vec![("sip:l@127.0.0.1:5062".to_string(), 0)];
-        let b = s.apply_bindings(&upd(false, &old, "cid", 1)).await.unwrap();
-        assert_eq!(b.len(), 1, "an older CSeq cannot remove the binding");
-        let b = s.apply_bindings(&upd(false, &old, "cid", 3)).await.unwrap();
-        assert!(b.is_empty());
-        s.apply_bindings(&upd(false, &c, "cid2", 1)).await.unwrap();
-        let b = s.apply_bindings(&upd(true, &[], "cid3", 1)).await.unwrap();
-        assert!(b.is_empty());
     }
 }

@@ -7,11 +7,11 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use anyhow::bail;
-use hotline_cases::Store;
+use hotline_cases::{CallEnd, Category, Store, SurveyValue, unix_now_ms};
 use hotline_ivr::control::{CallControl, PhoneTarget, RingOutcome};
 use hotline_ivr::{
-    Acd, BoardConfig, CallContext, Clock, Dialplan, EventSink, IvrEvent, LawyerEvent, LawyerId,
-    LawyerState, SystemClock, run_call,
+    Acd, BoardConfig, CallContext, CallSummary, Clock, Dialplan, EventSink, IvrEvent, LawyerEvent,
+    LawyerId, LawyerState, SystemClock, run_call,
 };
 use tracing::{Instrument, info, info_span, warn};
 
@@ -21,7 +21,7 @@ use crate::config::Config;
 /// How long a directly dialled phone rings before the caller is told nobody answers.
 const DIRECT_RING: Duration = Duration::from_secs(30);
 
-/// Reports every IVR decision in the log (tickets and the console read them from here on).
+/// Reports every IVR decision in the log.
 pub struct LogSink;
 
 impl EventSink for LogSink {
@@ -31,13 +31,28 @@ impl EventSink for LogSink {
     }
 }
 
+/// One call's decisions: logged as they happen and kept, with their time, for the call's
+/// record in the store (its path through the dialplan).
+struct CallSink {
+    events: std::sync::Mutex<Vec<(i64, IvrEvent)>>,
+}
+
+impl EventSink for CallSink {
+    fn emit(&self, call_id: &str, event: IvrEvent) {
+        LogSink.emit(call_id, event.clone());
+        self.events
+            .lock()
+            .expect("sink lock")
+            .push((unix_now_ms(), event));
+    }
+}
+
 /// Settings and shared state every call task uses.
 pub struct FlowContext {
     answer_delay: Duration,
     dir: PathBuf,
     plan: RwLock<(Arc<Dialplan>, Fingerprint)>,
     pub acd: Acd,
-    sink: Arc<dyn EventSink>,
 }
 
 /// Modification times and sizes of a dialplan directory's files, to notice edits.
@@ -66,7 +81,6 @@ impl FlowContext {
             dir,
             plan: RwLock::new((Arc::new(plan), fingerprint)),
             acd,
-            sink,
         })
     }
 
@@ -172,15 +186,72 @@ pub async fn run(
                 tokio::time::sleep(flow.answer_delay).await;
             }
             let plan = flow.plan();
+            let arrived = unix_now_ms();
+            // Written before any lawyer's phone rings: a crash from here on loses no call.
+            let caller = call.caller_number().to_owned();
+            if let Err(e) = store.record_call_started(&call_id, &caller, arrived).await {
+                warn!(error = %e, "call not recorded at arrival");
+            }
             let ctx = CallContext::new(call_id.clone(), SystemClock.now(), Arc::new(SystemClock));
-            let summary = run_call(&plan, &ctx, &mut call, &flow.acd, &*flow.sink).await;
+            let sink = CallSink { events: Default::default() };
+            let summary = run_call(&plan, &ctx, &mut call, &flow.acd, &sink).await;
             let json = serde_json::to_string(&summary).unwrap_or_default();
             info!(summary = %json, "call summary");
+            let events = sink.events.into_inner().unwrap_or_default();
+            let end = call_end(&summary, &events, arrived, call.recording());
+            match store.record_call_ended(&end).await {
+                Ok(filed) => info!(ticket = %filed.ticket.number, created = filed.ticket.created, "call filed"),
+                Err(e) => warn!(error = %e, "call not filed; the start-up sweep will file it"),
+            }
         }
         call.hangup().await;
     }
     .instrument(span)
     .await
+}
+
+/// The call's record for the store, from the IVR's summary and its decisions.
+fn call_end(
+    summary: &CallSummary,
+    events: &[(i64, IvrEvent)],
+    arrived: i64,
+    recording: Option<&PathBuf>,
+) -> CallEnd {
+    let path: Vec<serde_json::Value> = events
+        .iter()
+        .map(|(at, e)| serde_json::json!({ "at": at, "event": e }))
+        .collect();
+    CallEnd {
+        call_id: summary.call_id.clone(),
+        caller: summary.caller.clone(),
+        arrived_at: arrived,
+        answered_at: events
+            .iter()
+            .find(|(_, e)| matches!(e, IvrEvent::Connected { .. }))
+            .map(|(at, _)| *at),
+        ended_at: unix_now_ms(),
+        language: Some(summary.language.as_str().to_owned()),
+        category: summary.category.as_deref().map(Category::from_ivr),
+        region: summary.region.as_ref().map(ToString::to_string),
+        lawyer_id: summary.lawyer.as_ref().map(ToString::to_string),
+        queue_wait_secs: summary.waited_secs.map(|s| s as i64),
+        overflow_steps: events
+            .iter()
+            .filter(|(_, e)| matches!(e, IvrEvent::Overflow { .. }))
+            .count() as i64,
+        disposition: serde_json::to_value(summary.disposition)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "abandoned".into()),
+        ivr_path: serde_json::Value::Array(path).to_string(),
+        recording_path: recording.map(|p| p.display().to_string()),
+        message_path: summary.message.as_ref().map(|p| p.display().to_string()),
+        callback: summary.callback,
+        survey: summary
+            .survey
+            .as_deref()
+            .and_then(|v| v.parse::<SurveyValue>().ok()),
+    }
 }
 
 /// A call to a phone by its username: ring it, connect, done.

@@ -39,8 +39,9 @@ pub enum CallEvent {
 /// What a call task asks of the router (things that need its ports, legs or the store).
 #[derive(Debug)]
 pub enum RouterRequest {
-    /// Answer the caller: 200 OK with our SDP, open its recorded leg. Replies false when gone.
-    Answer(CallHandle, oneshot::Sender<bool>),
+    /// Answer the caller: 200 OK with our SDP, open its recorded leg. Replies `None` when the
+    /// call is gone, else the recording's path.
+    Answer(CallHandle, oneshot::Sender<Option<Option<PathBuf>>>),
     /// Ring a phone by SIP username for this caller; replies with the lawyer leg, or `None`
     /// when the phone is not registered or no port is free.
     Dial(CallHandle, String, oneshot::Sender<Option<CallHandle>>),
@@ -71,6 +72,8 @@ pub struct LiveCall {
     looping: Option<Vec<PathBuf>>,
     /// A terminator (`#`) that may follow an entry that was already complete; swallowed.
     late_terminator: Option<(char, Instant)>,
+    /// The call's stereo recording, once answered.
+    recording: Option<PathBuf>,
 }
 
 impl LiveCall {
@@ -100,6 +103,7 @@ impl LiveCall {
             stale_done: 0,
             looping: None,
             late_terminator: None,
+            recording: None,
         }
     }
 
@@ -206,6 +210,11 @@ impl LiveCall {
         true
     }
 
+    /// The call's recording, once it was answered.
+    pub fn recording(&self) -> Option<&PathBuf> {
+        self.recording.as_ref()
+    }
+
     /// Tells an unanswered caller the call is ringing (180), e.g. before a delayed answer.
     pub fn ringing(&mut self) {
         if !self.gone && !self.answered {
@@ -243,7 +252,13 @@ impl CallControl for LiveCall {
         }
         let (tx, rx) = oneshot::channel();
         let _ = self.router.send(RouterRequest::Answer(self.call, tx));
-        self.answered = rx.await.unwrap_or(false);
+        match rx.await.ok().flatten() {
+            Some(recording) => {
+                self.answered = true;
+                self.recording = recording;
+            }
+            None => self.answered = false,
+        }
         if !self.answered {
             self.gone = true;
         }

@@ -53,6 +53,8 @@ struct Leg {
     /// Our SDP answer and media parameters, until the caller is answered.
     pending: Option<(Vec<u8>, LegParams)>,
     opened: bool,
+    /// The stereo recording of this leg, once opened with one.
+    recording: Option<PathBuf>,
 }
 
 /// Owns ports, legs and the media engine; one task per call runs the call's flow.
@@ -323,6 +325,7 @@ impl CallHandler {
                 number: caller_number.clone(),
                 pending: Some((answer.to_string().into_bytes(), leg_params(&negotiated))),
                 opened: false,
+                recording: None,
             },
         );
         self.stats.active_calls.fetch_add(1, Ordering::Relaxed);
@@ -344,16 +347,16 @@ impl CallHandler {
     }
 
     /// Answers the caller and opens its media leg, recorded. False when the call is gone.
-    fn answer(&mut self, call: CallHandle) -> bool {
-        let Some(leg) = self.legs.get_mut(&call) else {
-            return false;
-        };
+    /// Answers the caller and opens its recorded leg; `None` when the call is gone, else the
+    /// recording's path.
+    fn answer(&mut self, call: CallHandle) -> Option<Option<PathBuf>> {
+        let leg = self.legs.get_mut(&call)?;
         let Some((sdp, params)) = leg.pending.take() else {
-            return leg.opened;
+            return leg.opened.then(|| leg.recording.clone());
         };
         self.sip(Command::Answer(call, sdp));
         self.open_leg(call, params, true);
-        true
+        Some(self.legs.get(&call).and_then(|l| l.recording.clone()))
     }
 
     fn open_leg(&mut self, call: CallHandle, params: LegParams, record: bool) {
@@ -380,6 +383,7 @@ impl CallHandler {
             self.recordings
                 .join(format!("{}-{safe}.wav", hotline_cases::unix_now()))
         });
+        leg.recording = record.clone();
         self.media.send(MediaCommand::Open {
             leg: LegId(call.0),
             socket,
@@ -461,6 +465,7 @@ impl CallHandler {
                 number: user.to_owned(),
                 pending: None,
                 opened: false,
+                recording: None,
             },
         );
         Some(lawyer)
