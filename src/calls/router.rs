@@ -356,6 +356,7 @@ impl CallHandler {
         };
         self.sip(Command::Answer(call, sdp));
         self.open_leg(call, params, true);
+        self.stats.answered_calls.fetch_add(1, Ordering::Relaxed);
         Some(self.legs.get(&call).and_then(|l| l.recording.clone()))
     }
 
