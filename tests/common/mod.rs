@@ -71,6 +71,15 @@ pub fn free_port() -> u16 {
 
 /// A range of RTP ports of its own for each server of this process, below
 /// Linux's ephemeral range (32768+) so it never meets `free_port()`.
+/// SIPp's media port (it also binds the next three): from 10000-19999, below the servers' RTP
+/// ranges and the ephemeral ports `free_port` hands out, so they never collide.
+fn sipp_media_port() -> u16 {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst) % 100;
+    let base = 10_000 + (std::process::id() as usize % 24) * 400;
+    (base + n * 4) as u16
+}
+
 fn rtp_range() -> (u16, u16) {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     const SIZE: usize = 300;
@@ -279,23 +288,41 @@ impl Server {
             log_path,
             stopped: None,
         };
-        server.wait_ready();
+        if !server.wait_ready() {
+            // A port picked free was taken before the server bound it (another test's SIPp):
+            // start again on new ports, in the same data directory.
+            eprintln!(
+                "[{}] a port was taken meanwhile; starting again on new ports",
+                opts.name
+            );
+            server.child = None;
+            let mut again = opts.clone();
+            again.phones.clear();
+            again.data_dir = Some(server.data_dir.clone());
+            return Server::start(again);
+        }
         server
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits for `/healthz`; false when the server could not bind a port (retry on others).
+    fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if let Some(child) = self.child.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
             {
+                if fs::read_to_string(&self.log_path)
+                    .is_ok_and(|l| l.contains("Address already in use"))
+                {
+                    return false;
+                }
                 panic!(
                     "hotline serve exited before it was ready ({status}); server log:\n{}",
                     tail(&self.log_path, 80)
                 );
             }
             match http_get(self.http_port, "/healthz") {
-                Ok(200) => return,
+                Ok(200) => return true,
                 Ok(_) | Err(_) if Instant::now() < deadline => {
                     thread::sleep(Duration::from_millis(50))
                 }
@@ -527,7 +554,7 @@ impl Sipp {
             timeout: Duration::from_secs(60),
             extra_args: Vec::new(),
             files: Vec::new(),
-            media_port: free_port(),
+            media_port: sipp_media_port(),
         }
     }
     /// Copies `path` (relative to the repository) into SIPp's working directory.
