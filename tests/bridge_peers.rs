@@ -24,7 +24,9 @@ use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Linphone, Server, ServerOptions, Sipp, parse_trace, recordings, udp_rx_queue};
+use common::{
+    Linphone, Server, ServerOptions, Sipp, goertzel, parse_trace, recordings, udp_rx_queue,
+};
 
 const LAWYER: &str = "lawyer1";
 const PASSWORD: &str = "lawyer1 long test password";
@@ -80,21 +82,6 @@ fn read_wav(path: &Path) -> (Vec<Vec<f64>>, u32) {
         })
         .collect();
     (out, spec.sample_rate)
-}
-
-/// Amplitude of the `hz` component of `x` (Goertzel), in sample units: a full-block sine
-/// of amplitude A gives about A.
-fn goertzel(x: &[f64], hz: f64, rate: u32) -> f64 {
-    let w = 2.0 * PI * hz / f64::from(rate);
-    let c = 2.0 * w.cos();
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for v in x {
-        let s0 = v + c * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - c * s1 * s2;
-    2.0 * power.max(0.0).sqrt() / x.len().max(1) as f64
 }
 
 /// The amplitude of `hz` in each 100 ms block (400 Hz, 770 Hz and 1 kHz all make whole

@@ -32,7 +32,6 @@
 
 mod common;
 
-use std::f64::consts::PI;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,7 +39,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    HOTLINE, Linphone, Server, ServerOptions, Sipp, SippOutcome, parse_trace, unique_dir,
+    HOTLINE, Linphone, Server, ServerOptions, Sipp, SippOutcome, goertzel, parse_trace, unique_dir,
 };
 use serde_json::{Value, json};
 
@@ -428,20 +427,6 @@ fn caller(number: &str, scenario: &str, pause: Duration) -> Sipp {
 }
 
 // ---------------------------------------------------------------- audio
-
-/// Amplitude of the `hz` component of `x` (Goertzel), in sample units.
-fn goertzel(x: &[f64], hz: f64, rate: u32) -> f64 {
-    let w = 2.0 * PI * hz / f64::from(rate);
-    let c = 2.0 * w.cos();
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for v in x {
-        let s0 = v + c * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - c * s1 * s2;
-    2.0 * power.max(0.0).sqrt() / x.len().max(1) as f64
-}
 
 /// Seconds of the first channel of a WAV in which `hz` is present (per 100 ms block), and
 /// the WAV's length in seconds.

@@ -1255,3 +1255,18 @@ pub fn udp_rx_queue(port: u16) -> Option<u64> {
             .flatten()
     })
 }
+
+/// Amplitude of the `hz` component of `x` (Goertzel), in sample units: a full-block sine of
+/// amplitude A gives about A. Tells apart the tones each side of a call sends.
+pub fn goertzel(x: &[f64], hz: f64, rate: u32) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * hz / f64::from(rate);
+    let c = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for v in x {
+        let s0 = v + c * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - c * s1 * s2;
+    2.0 * power.max(0.0).sqrt() / x.len().max(1) as f64
+}
