@@ -24,8 +24,13 @@
 //!   (a 400 Hz tone) and presses #; the message WAV holds the tone.
 //! * [`the_survey_answer_is_recorded_after_the_lawyer_hangs_up`]: the lawyer hangs up
 //!   (`terminate` on linphonec), the caller presses 3 and the survey answer is in the events
-//!   and in the call summary.
+//!   and in the call summary; the store has a return-visit task for it.
+//! * [`a_ticket_filed_before_the_ring_survives_kill_9_and_a_repeat_call_joins_it`]: the
+//!   server is killed while the lawyer's phone rings; the ticket is already in the store, the
+//!   restart marks the call cut off, and the caller's next call joins the same ticket.
 //!
+//! After a call the tests also read the server's SQLite store: exactly one ticket per caller,
+//! with the category, region, lawyer and recording the IVR found.
 //! The server logs every IVR decision as `ivr call_id=... event={json}` and a last
 //! `call summary summary={json}`; each test prints the call's path (its `ivr` events) and
 //! checks the events that matter in order.
@@ -41,6 +46,7 @@ use std::time::{Duration, Instant};
 use common::{
     HOTLINE, Linphone, Server, ServerOptions, Sipp, SippOutcome, goertzel, parse_trace, unique_dir,
 };
+use hotline_cases::{CallRecord, Category, Store, Task, TaskKind, Ticket, TicketStatus};
 use serde_json::{Value, json};
 
 /// A Shicheng County landline: `079757` pins the county (`0797` alone is Ganzhou city).
@@ -449,6 +455,63 @@ fn tone_secs(path: &Path, hz: f64) -> (f64, f64) {
     (present as f64 / 10.0, first.len() as f64 / f64::from(rate))
 }
 
+// ---------------------------------------------------------------- the store
+
+/// The server's SQLite store, opened beside the running server (WAL lets both in).
+struct StoreView {
+    rt: tokio::runtime::Runtime,
+    store: Store,
+}
+
+impl StoreView {
+    fn open(data_dir: &Path) -> StoreView {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the store");
+        let url = format!("sqlite://{}/hotline.db", data_dir.display());
+        let store = rt
+            .block_on(Store::open(&url))
+            .unwrap_or_else(|e| panic!("opening {url}: {e}"));
+        StoreView { rt, store }
+    }
+
+    fn tickets_of(&self, caller: &str) -> Vec<Ticket> {
+        self.rt
+            .block_on(self.store.tickets_of_caller(caller))
+            .expect("tickets of the caller")
+    }
+
+    fn calls_of(&self, ticket: &Ticket) -> Vec<CallRecord> {
+        self.rt
+            .block_on(self.store.calls_of_ticket(&ticket.id))
+            .expect("calls of the ticket")
+    }
+
+    fn tasks_of(&self, ticket: &Ticket) -> Vec<Task> {
+        self.rt
+            .block_on(self.store.tasks_of_ticket(&ticket.id))
+            .expect("tasks of the ticket")
+    }
+
+    /// The caller's one ticket (the test fails if there are none or several).
+    fn only_ticket_of(&self, caller: &str) -> Ticket {
+        let mut tickets = self.tickets_of(caller);
+        assert_eq!(
+            tickets.len(),
+            1,
+            "{caller} should have exactly one ticket: {tickets:#?}"
+        );
+        tickets.remove(0)
+    }
+}
+
+impl Drop for StoreView {
+    fn drop(&mut self) {
+        self.rt.block_on(self.store.close());
+    }
+}
+
 // ---------------------------------------------------------------- the cases
 
 #[test]
@@ -515,6 +578,42 @@ fn shicheng_caller_reaches_the_shicheng_duty_lawyer() {
         phone.wait_output(" ended (", 1, Duration::from_secs(5)),
         "the lawyer's phone still has the call after the caller hung up\n{}",
         phone.output_tail(40)
+    );
+    // Exactly one ticket, filed before the phone rang, with what the IVR learnt and the
+    // call's recording.
+    let store = StoreView::open(&server.data_dir);
+    let ticket = store.only_ticket_of(SHICHENG_CALLER);
+    eprintln!("[duty] ticket: {ticket:?}");
+    assert_eq!(ticket.category, Category::Consultation, "{ticket:?}");
+    assert_eq!(ticket.region.as_deref(), Some("shicheng"), "{ticket:?}");
+    assert_eq!(
+        ticket.lawyer_id.as_deref(),
+        Some("lai-zhiming"),
+        "{ticket:?}"
+    );
+    assert_eq!(ticket.status, TicketStatus::Open, "{ticket:?}");
+    assert!(
+        server.log().contains("call filed before ringing"),
+        "the ticket was not written before the lawyer's phone rang\n{}",
+        server.log_tail(40)
+    );
+    let calls = store.calls_of(&ticket);
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    let call = &calls[0];
+    assert_eq!(call.id, call_id);
+    assert_eq!(call.disposition.as_deref(), Some("answered"), "{call:?}");
+    assert!(
+        call.answered_at.is_some() && call.ended_at.is_some(),
+        "{call:?}"
+    );
+    let recording = PathBuf::from(call.recording_path.as_deref().expect("a recording path"));
+    assert!(
+        recording.is_file() && recording.starts_with(&server.data_dir),
+        "{recording:?}"
+    );
+    assert!(
+        store.tasks_of(&ticket).is_empty(),
+        "no follow-up was asked for"
     );
     eprintln!("[duty] done in {:.1?}", t0.elapsed());
 }
@@ -829,5 +928,111 @@ fn the_survey_answer_is_recorded_after_the_lawyer_hangs_up() {
         ),
         "{summary}"
     );
+    // "Unsatisfied" makes a return-visit task for the supervisors, due within the hour.
+    let store = StoreView::open(&server.data_dir);
+    let ticket = store.only_ticket_of(SHICHENG_CALLER);
+    let tasks = store.tasks_of(&ticket);
+    eprintln!("[survey] ticket {} tasks: {tasks:?}", ticket.number);
+    assert_eq!(tasks.len(), 1, "{tasks:#?}");
+    let visit = &tasks[0];
+    assert_eq!(visit.kind, TaskKind::ReturnVisit, "{visit:?}");
+    assert_eq!(
+        visit.call_id.as_deref(),
+        Some(call_id.as_str()),
+        "{visit:?}"
+    );
+    assert!(
+        visit.due_at > visit.created_at && visit.due_at <= visit.created_at + 3_600_000,
+        "{visit:?}"
+    );
     eprintln!("[survey] done in {:.1?}", t0.elapsed());
+}
+
+#[test]
+fn a_ticket_filed_before_the_ring_survives_kill_9_and_a_repeat_call_joins_it() {
+    let t0 = Instant::now();
+    let plan = TestDialplan::write(
+        "crash",
+        &[("lai-zhiming", "shicheng")],
+        Open::AroundTheClock,
+        None,
+        Some(3.0),
+    );
+    let user = plan.sip_user("lai-zhiming");
+    let mut opts = ServerOptions::named("ivr-crash").phone(&user, PASSWORD);
+    opts.extra_args = plan.args();
+    let mut server = Server::start(opts);
+    let mut phone = lawyer_phone(&server, &plan, "lai-zhiming", false);
+
+    // The lawyer's phone rings and is not answered; the server is killed while it rings.
+    let run = caller(SHICHENG_CALLER, "ivr_caller.xml", Duration::from_secs(30)).spawn(&server);
+    assert!(
+        phone.wait_output("incoming call", 1, Duration::from_secs(30)),
+        "the lawyer's phone did not ring\n{}\n{}",
+        phone.output_tail(30),
+        server.log_tail(30)
+    );
+    server.kill9();
+    drop(run);
+    eprintln!("[crash] killed while ringing after {:.1?}", t0.elapsed());
+
+    let first_call = {
+        let store = StoreView::open(&server.data_dir);
+        let ticket = store.only_ticket_of(SHICHENG_CALLER);
+        assert_eq!(ticket.category, Category::Consultation, "{ticket:?}");
+        assert_eq!(ticket.region.as_deref(), Some("shicheng"), "{ticket:?}");
+        let calls = store.calls_of(&ticket);
+        assert_eq!(calls.len(), 1, "{calls:#?}");
+        assert!(calls[0].ended_at.is_none(), "{:?}", calls[0]);
+        calls[0].id.clone()
+    };
+
+    // The restart marks the call cut off, ends its CDR and asks for a callback.
+    let dir = server.data_dir.clone();
+    let mut opts = ServerOptions::named("ivr-crash").data_dir(&dir);
+    opts.extra_args = plan.args();
+    let restarted = Server::start(opts);
+    assert!(
+        restarted.wait_for_log(
+            "calls cut off by the last stop are marked and filed",
+            1,
+            Duration::from_secs(10)
+        ),
+        "{}",
+        restarted.log_tail(20)
+    );
+    {
+        let store = StoreView::open(&dir);
+        let ticket = store.only_ticket_of(SHICHENG_CALLER);
+        let calls = store.calls_of(&ticket);
+        assert_eq!(calls.len(), 1, "{calls:#?}");
+        let call = &calls[0];
+        assert_eq!(call.id, first_call);
+        assert!(call.cut_off && call.ended_at.is_some(), "{call:?}");
+        assert_eq!(call.disposition.as_deref(), Some("cut_off"), "{call:?}");
+        let tasks = store.tasks_of(&ticket);
+        assert!(
+            tasks
+                .iter()
+                .any(|t| t.kind == TaskKind::Callback && t.reason == "cut_off"),
+            "{tasks:#?}"
+        );
+    }
+
+    // The caller rings again: the new call joins the open ticket instead of a second one.
+    let outcome = caller(SHICHENG_CALLER, "ivr_caller.xml", Duration::from_secs(6)).run(&restarted);
+    outcome.assert_all_ok(1);
+    wait_call_over(&restarted);
+    let second_call = caller_call_id(&outcome);
+    let store = StoreView::open(&dir);
+    let ticket = store.only_ticket_of(SHICHENG_CALLER);
+    let ids: Vec<String> = store.calls_of(&ticket).into_iter().map(|c| c.id).collect();
+    assert_eq!(
+        ids,
+        vec![first_call, second_call],
+        "calls of {}",
+        ticket.number
+    );
+    drop(phone);
+    eprintln!("[crash] done in {:.1?}", t0.elapsed());
 }

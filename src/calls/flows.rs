@@ -15,6 +15,7 @@ use hotline_ivr::{
 };
 use tracing::{Instrument, info, info_span, warn};
 
+use super::filing::{CallSink, FilingControl};
 use super::live::LiveCall;
 use crate::config::Config;
 
@@ -28,22 +29,6 @@ impl EventSink for LogSink {
     fn emit(&self, call_id: &str, event: IvrEvent) {
         let json = serde_json::to_string(&event).unwrap_or_default();
         info!(call_id, event = %json, "ivr");
-    }
-}
-
-/// One call's decisions: logged as they happen and kept, with their time, for the call's
-/// record in the store (its path through the dialplan).
-struct CallSink {
-    events: std::sync::Mutex<Vec<(i64, IvrEvent)>>,
-}
-
-impl EventSink for CallSink {
-    fn emit(&self, call_id: &str, event: IvrEvent) {
-        LogSink.emit(call_id, event.clone());
-        self.events
-            .lock()
-            .expect("sink lock")
-            .push((unix_now_ms(), event));
     }
 }
 
@@ -193,11 +178,12 @@ pub async fn run(
                 warn!(error = %e, "call not recorded at arrival");
             }
             let ctx = CallContext::new(call_id.clone(), SystemClock.now(), Arc::new(SystemClock));
-            let sink = CallSink { events: Default::default() };
-            let summary = run_call(&plan, &ctx, &mut call, &flow.acd, &sink).await;
+            let sink = CallSink::default();
+            let mut filing = FilingControl::new(&mut call, &store, &sink, &call_id);
+            let summary = run_call(&plan, &ctx, &mut filing, &flow.acd, &sink).await;
             let json = serde_json::to_string(&summary).unwrap_or_default();
             info!(summary = %json, "call summary");
-            let events = sink.events.into_inner().unwrap_or_default();
+            let events = sink.into_events();
             let end = call_end(&summary, &events, arrived, call.recording());
             match store.record_call_ended(&end).await {
                 Ok(filed) => info!(ticket = %filed.ticket.number, created = filed.ticket.created, "call filed"),
