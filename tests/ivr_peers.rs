@@ -25,8 +25,8 @@
 //! * [`the_survey_answer_is_recorded_after_the_lawyer_hangs_up`]: the lawyer hangs up
 //!   (`terminate` on linphonec), the caller presses 3 and the survey answer is in the events
 //!   and in the call summary; the store has a return-visit task for it.
-//! * [`a_ticket_filed_before_the_ring_survives_kill_9_and_a_repeat_call_joins_it`]: the
-//!   server is killed while the lawyer's phone rings; the ticket is already in the store, the
+//! * [`a_ticket_filed_before_the_ring_survives_kill_9_and_a_repeat_call_joins_it`] kills
+//!   the server while the lawyer's phone rings; the ticket is already in the store, the
 //!   restart marks the call cut off, and the caller's next call joins the same ticket.
 //!
 //! After a call the tests also read the server's SQLite store: exactly one ticket per caller,
