@@ -44,9 +44,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    HOTLINE, Linphone, Server, ServerOptions, Sipp, SippOutcome, goertzel, parse_trace, unique_dir,
+    HOTLINE, Linphone, Server, ServerOptions, Sipp, SippOutcome, StoreView, goertzel, parse_trace,
+    unique_dir,
 };
-use hotline_cases::{CallRecord, Category, Store, Task, TaskKind, Ticket, TicketStatus};
+use hotline_cases::{Category, TaskKind, TicketStatus};
 use serde_json::{Value, json};
 
 /// A Shicheng County landline: `079757` pins the county (`0797` alone is Ganzhou city).
@@ -453,63 +454,6 @@ fn tone_secs(path: &Path, hz: f64) -> (f64, f64) {
         .filter(|b| goertzel(b, hz, rate) > 4000.0)
         .count();
     (present as f64 / 10.0, first.len() as f64 / f64::from(rate))
-}
-
-// ---------------------------------------------------------------- the store
-
-/// The server's SQLite store, opened beside the running server (WAL lets both in).
-struct StoreView {
-    rt: tokio::runtime::Runtime,
-    store: Store,
-}
-
-impl StoreView {
-    fn open(data_dir: &Path) -> StoreView {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime for the store");
-        let url = format!("sqlite://{}/hotline.db", data_dir.display());
-        let store = rt
-            .block_on(Store::open(&url))
-            .unwrap_or_else(|e| panic!("opening {url}: {e}"));
-        StoreView { rt, store }
-    }
-
-    fn tickets_of(&self, caller: &str) -> Vec<Ticket> {
-        self.rt
-            .block_on(self.store.tickets_of_caller(caller))
-            .expect("tickets of the caller")
-    }
-
-    fn calls_of(&self, ticket: &Ticket) -> Vec<CallRecord> {
-        self.rt
-            .block_on(self.store.calls_of_ticket(&ticket.id))
-            .expect("calls of the ticket")
-    }
-
-    fn tasks_of(&self, ticket: &Ticket) -> Vec<Task> {
-        self.rt
-            .block_on(self.store.tasks_of_ticket(&ticket.id))
-            .expect("tasks of the ticket")
-    }
-
-    /// The caller's one ticket (the test fails if there are none or several).
-    fn only_ticket_of(&self, caller: &str) -> Ticket {
-        let mut tickets = self.tickets_of(caller);
-        assert_eq!(
-            tickets.len(),
-            1,
-            "{caller} should have exactly one ticket: {tickets:#?}"
-        );
-        tickets.remove(0)
-    }
-}
-
-impl Drop for StoreView {
-    fn drop(&mut self) {
-        self.rt.block_on(self.store.close());
-    }
 }
 
 // ---------------------------------------------------------------- the cases

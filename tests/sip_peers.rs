@@ -10,13 +10,14 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{Server, ServerOptions, Sipp, parse_trace};
+use common::{Server, ServerOptions, Sipp, StoreView, parse_trace};
 
 // ------------------------------------------------------------ calls
 
-/// 200 calls at 50 calls/s over UDP, none may fail.
+/// 200 calls at 50 calls/s over UDP, none may fail, and none is lost in the store: each
+/// call's CDR is complete and each caller (`caller1`..`caller200`) has exactly one ticket.
 #[test]
 fn basic_calls_udp_200_at_50_per_second() {
     let server = Server::start(ServerOptions::named("basic-udp"));
@@ -26,6 +27,24 @@ fn basic_calls_udp_200_at_50_per_second() {
         .limit(200)
         .run(&server)
         .assert_all_ok(200);
+    let store = StoreView::open(&server.data_dir);
+    // The last calls are filed just after their BYE was answered.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let calls = loop {
+        let calls = store.all_calls();
+        if calls.iter().all(|c| c.ended_at.is_some()) || Instant::now() > deadline {
+            break calls;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(calls.len(), 200, "calls in the store");
+    let open: Vec<_> = calls.iter().filter(|c| c.ended_at.is_none()).collect();
+    assert!(open.is_empty(), "calls never ended in the store: {open:#?}");
+    for n in 1..=200 {
+        let caller = format!("caller{n}");
+        let ticket = store.only_ticket_of(&caller);
+        assert_eq!(store.calls_of(&ticket).len(), 1, "{ticket:?}");
+    }
 }
 
 /// 20 calls over TCP (one connection, SIPp -t t1).

@@ -26,6 +26,9 @@ use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod store;
+pub use store::StoreView;
+
 /// The binary under test, built by cargo for this integration test.
 pub const HOTLINE: &str = env!("CARGO_BIN_EXE_hotline");
 
