@@ -27,6 +27,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod store;
+#[allow(unused_imports)] // not every test target reads the store
 pub use store::StoreView;
 
 /// The binary under test, built by cargo for this integration test.
