@@ -47,7 +47,7 @@ use common::{
     HOTLINE, Linphone, Server, ServerOptions, Sipp, SippOutcome, StoreView, goertzel, parse_trace,
     unique_dir,
 };
-use hotline_cases::{Category, TaskKind, TicketStatus};
+use hotline_cases::{Category, LawyerStatus, TaskKind, TicketStatus};
 use serde_json::{Value, json};
 
 /// A Shicheng County landline: `079757` pins the county (`0797` alone is Ganzhou city).

@@ -17,6 +17,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 use super::filing::{CallSink, FilingControl};
 use super::live::LiveCall;
+use super::roster_sync::RosterMirror;
 use crate::config::Config;
 
 /// How long a directly dialled phone rings before the caller is told nobody answers.
@@ -38,6 +39,7 @@ pub struct FlowContext {
     dir: PathBuf,
     plan: RwLock<(Arc<Dialplan>, Fingerprint)>,
     pub acd: Acd,
+    roster_mirror: RosterMirror,
 }
 
 /// Modification times and sizes of a dialplan directory's files, to notice edits.
@@ -66,6 +68,7 @@ impl FlowContext {
             dir,
             plan: RwLock::new((Arc::new(plan), fingerprint)),
             acd,
+            roster_mirror: RosterMirror::default(),
         })
     }
 
@@ -99,10 +102,16 @@ impl FlowContext {
         }
     }
 
-    /// Brings the board's registration flags in line with the store (shared by all nodes) and
-    /// signs a lawyer in when their phone first registers.
+    /// Brings the board's registration flags in line with the store (shared by all nodes),
+    /// signs a lawyer in when their phone first registers, and mirrors a new roster into the
+    /// store.
     pub async fn sync_registrations(&self, store: &Store) {
         let plan = self.plan();
+        match self.roster_mirror.sync(&plan, store).await {
+            Ok(0) => {}
+            Ok(n) => info!(lawyers = n, "roster mirrored to the store"),
+            Err(e) => warn!(error = %e, "roster not mirrored to the store; retrying"),
+        }
         let now = SystemClock.now();
         for lawyer in plan.roster.lawyers() {
             let registered = match store.bindings(&lawyer.sip).await {

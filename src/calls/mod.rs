@@ -5,6 +5,7 @@
 mod filing;
 mod flows;
 mod live;
+mod roster_sync;
 mod router;
 
 pub use router::CallHandler;

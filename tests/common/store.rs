@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use hotline_cases::{CallRecord, Store, Task, Ticket};
+use hotline_cases::{CallRecord, Lawyer, Store, Task, Ticket};
 
 /// The server's SQLite store, opened beside the running server (WAL lets both in).
 pub struct StoreView {
@@ -43,6 +43,11 @@ impl StoreView {
     }
 
     /// The caller's one ticket (the test fails if there are none or several).
+    /// The lawyers the server mirrored from its roster.
+    pub fn lawyers(&self) -> Vec<Lawyer> {
+        self.rt.block_on(self.store.lawyers()).expect("lawyers")
+    }
+
     /// Every call in the store, oldest first.
     pub fn all_calls(&self) -> Vec<CallRecord> {
         self.rt
