@@ -559,6 +559,19 @@ fn shicheng_caller_reaches_the_shicheng_duty_lawyer() {
         store.tasks_of(&ticket).is_empty(),
         "no follow-up was asked for"
     );
+    // The roster is mirrored into the store, so the ticket's lawyer has a name there.
+    let lawyer = store
+        .lawyers()
+        .into_iter()
+        .find(|l| l.id == "lai-zhiming")
+        .expect("the roster's lawyers are in the store");
+    assert_eq!(
+        lawyer.sip_user.as_deref(),
+        Some(user.as_str()),
+        "{lawyer:?}"
+    );
+    assert_eq!(lawyer.regions, vec!["shicheng".to_owned()], "{lawyer:?}");
+    assert_eq!(lawyer.status, LawyerStatus::Active, "{lawyer:?}");
     eprintln!("[duty] done in {:.1?}", t0.elapsed());
 }
 
