@@ -57,6 +57,7 @@ export async function render(main) {
   function showPop(pop) {
     call = pop;
     popBox.className = 'pop ringing';
+    popBox.dataset.callId = pop.call_id || '';
     fill(popBox,
       h('dl', { class: 'facts' },
         h('dt', {}, t('caller')), h('dd', { id: 'pop-caller' }, pop.caller || '—'),
