@@ -7,6 +7,7 @@
 mod accounts;
 mod calls;
 mod concurrency;
+mod console;
 mod sla;
 mod tasks;
 mod tickets;
