@@ -5,7 +5,7 @@ import { t, tc } from '../i18n.js';
 import { h, fill, card, table, fmtTime, toast, field, select } from '../ui.js';
 import { CATEGORIES, OUTCOMES } from './desk.js';
 
-const STATUSES = ['open', 'in_progress', 'resolved', 'closed', 'reopened'];
+const STATUSES = ['open', 'in_progress', 'resolved', 'closed'];
 
 export async function render(main, params, user) {
   if (params[0]) return detail(main, params[0], user);

@@ -13,8 +13,8 @@ export async function render(main) {
   const charts = [];
   const waiting = makeChart('wb-waiting-chart', {
     type: 'bar',
-    data: { labels: [], datasets: [{ label: t('wb_waiting'), data: [], backgroundColor: COLORS[0] }, { label: `${t('wb_longest')} (s)`, data: [], backgroundColor: COLORS[2] }] },
-    options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+    data: { labels: [], datasets: [{ label: t('wb_waiting'), data: [], backgroundColor: COLORS[0] }, { label: `${t('wb_longest')} (s)`, data: [], backgroundColor: COLORS[2], yAxisID: 'y1' }] },
+    options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } }, y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false } } } },
   });
   const lawyers = makeChart('wb-lawyers-chart', {
     type: 'doughnut',
