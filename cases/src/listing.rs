@@ -200,4 +200,14 @@ impl Store {
         let rows = w.bind(sql).fetch_all(&self.pool).await?;
         rows.iter().map(crate::tasks::from_row).collect()
     }
+
+    /// The ticket a call is filed on, if it is filed yet.
+    pub async fn ticket_id_of_call(&self, call_id: &str) -> Result<Option<String>, StoreError> {
+        use sqlx::Row;
+        let row = sqlx::query("SELECT ticket_id FROM ticket_calls WHERE call_id = $1")
+            .bind(call_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
 }

@@ -1,0 +1,504 @@
+//! Tickets, calls (with the recording, served with HTTP Range) and tasks, as each role may see
+//! them: a lawyer their own, a supervisor their region scope, an admin everything.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hotline_cases::{
+    CallFilter, CallRecord, Category, Role, Ticket, TicketFilter, TicketStatus, unix_now_ms,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::board::{in_scope, region_scope};
+use crate::error::{ApiError, ApiResult};
+use crate::json;
+
+/// `GET /api/tickets` query.
+#[derive(Deserialize)]
+pub struct TicketQuery {
+    status: Option<String>,
+    caller: Option<String>,
+    mine: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+/// `GET /api/tickets`.
+pub async fn list_tickets(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<TicketQuery>,
+) -> ApiResult<Json<Value>> {
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        s.parse::<TicketStatus>()?;
+    }
+    let mut f = TicketFilter {
+        status: q.status.filter(|s| !s.is_empty()),
+        caller: q.caller.filter(|s| !s.is_empty()),
+        limit: q.limit.unwrap_or(100),
+        offset: q.offset.unwrap_or(0),
+        ..Default::default()
+    };
+    if auth.role() == Role::Lawyer
+        || q.mine.as_deref() == Some("1") && auth.user.lawyer_id.is_some()
+    {
+        f.lawyer = Some(auth.lawyer_id()?.to_owned());
+    }
+    if auth.role() != Role::Lawyer {
+        f.regions = region_scope(&auth, &state.center.plan());
+    }
+    let list = state.store.list_tickets(&f).await?;
+    Ok(Json(
+        json!({ "tickets": list.iter().map(json::ticket).collect::<Vec<_>>() }),
+    ))
+}
+
+/// Loads a ticket and checks the user may see it.
+async fn visible_ticket(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Ticket> {
+    let t = state
+        .store
+        .ticket(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("ticket {id} not found")))?;
+    let ok = match auth.role() {
+        Role::Lawyer => {
+            let me = auth.lawyer_id()?;
+            t.lawyer_id.as_deref() == Some(me)
+                || state
+                    .store
+                    .calls_of_ticket(&t.id)
+                    .await?
+                    .iter()
+                    .any(|c| c.lawyer_id.as_deref() == Some(me))
+        }
+        _ => in_scope(
+            &region_scope(auth, &state.center.plan()),
+            t.region.as_deref(),
+        ),
+    };
+    if ok {
+        Ok(t)
+    } else {
+        Err(ApiError::Forbidden(
+            "this ticket is not yours to see".into(),
+        ))
+    }
+}
+
+/// `GET /api/tickets/{id}`.
+pub async fn get_ticket(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let t = visible_ticket(&state, &auth, &id).await?;
+    let mut body = json::ticket(&t);
+    let mut calls = Vec::new();
+    for c in state.store.calls_of_ticket(&t.id).await? {
+        let survey = state
+            .store
+            .survey_result(&c.id)
+            .await?
+            .map(|s| s.0.as_str());
+        calls.push(json::call(&c, Some(&t.id), survey));
+    }
+    body["calls"] = calls.into();
+    body["tasks"] = state
+        .store
+        .tasks_of_ticket(&t.id)
+        .await?
+        .iter()
+        .map(json::task)
+        .collect();
+    body["qa"] = if auth.is_supervisor() {
+        state
+            .store
+            .qa_of_ticket(&t.id)
+            .await?
+            .iter()
+            .map(json::qa)
+            .collect()
+    } else {
+        Value::Array(vec![])
+    };
+    Ok(Json(body))
+}
+
+/// `PATCH /api/tickets/{id}` body.
+#[derive(Deserialize)]
+pub struct TicketPatch {
+    category: Option<String>,
+    note: Option<String>,
+    outcome: Option<String>,
+    status: Option<String>,
+}
+
+/// `PATCH /api/tickets/{id}`: each field given is applied in turn (category, note, outcome,
+/// status), each audited under the user's name.
+pub async fn patch_ticket(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(p): Json<TicketPatch>,
+) -> ApiResult<Json<Value>> {
+    let mut t = visible_ticket(&state, &auth, &id).await?;
+    let actor = auth.user.username.clone();
+    let now = unix_now_ms();
+    let status = p
+        .status
+        .as_deref()
+        .map(str::parse::<TicketStatus>)
+        .transpose()?;
+    let category = p
+        .category
+        .as_deref()
+        .map(str::parse::<Category>)
+        .transpose()?;
+    if let Some(c) = category.filter(|c| *c != t.category) {
+        t = state.store.review_ticket(&id, Some(c), &actor, now).await?;
+    }
+    if let Some(n) = p.note.as_deref().filter(|n| !n.trim().is_empty()) {
+        t = state.store.add_ticket_note(&id, &actor, n, now).await?;
+    }
+    if let Some(o) = p.outcome.as_deref().filter(|o| !o.trim().is_empty()) {
+        t = state
+            .store
+            .set_ticket_outcome(&id, o.trim(), &actor, now)
+            .await?;
+    }
+    if let Some(s) = status.filter(|s| *s != t.status) {
+        t = state.store.set_ticket_status(&id, s, &actor, now).await?;
+    }
+    Ok(Json(json::ticket(&t)))
+}
+
+/// `POST /api/tickets/{id}/assign` body.
+#[derive(Deserialize)]
+pub struct AssignTicket {
+    lawyer_id: String,
+}
+
+/// `POST /api/tickets/{id}/assign`.
+pub async fn assign_ticket(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(b): Json<AssignTicket>,
+) -> ApiResult<Json<Value>> {
+    visible_ticket(&state, &auth, &id).await?;
+    let lawyer = hotline_ivr::LawyerId::new(b.lawyer_id.trim());
+    if state.center.plan().roster.lawyer(&lawyer).is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "no lawyer {lawyer} on the roster"
+        )));
+    }
+    let t = state
+        .store
+        .assign_ticket(&id, lawyer.as_str(), &auth.user.username, unix_now_ms())
+        .await?;
+    Ok(Json(json::ticket(&t)))
+}
+
+/// `POST /api/tickets/{id}/review`.
+pub async fn review_ticket(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    visible_ticket(&state, &auth, &id).await?;
+    let t = state
+        .store
+        .review_ticket(&id, None, &auth.user.username, unix_now_ms())
+        .await?;
+    Ok(Json(json::ticket(&t)))
+}
+
+/// `GET /api/calls` query.
+#[derive(Deserialize)]
+pub struct CallQuery {
+    from: Option<i64>,
+    to: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/calls`: by default the last 7 days.
+pub async fn list_calls(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<CallQuery>,
+) -> ApiResult<Json<Value>> {
+    let now = unix_now_ms();
+    let mut f = CallFilter {
+        from: q.from.unwrap_or(now - 7 * 86_400_000),
+        to: q.to.unwrap_or(now + 60_000),
+        limit: q.limit.unwrap_or(200),
+        ..Default::default()
+    };
+    if auth.role() == Role::Lawyer {
+        f.lawyer = Some(auth.lawyer_id()?.to_owned());
+    } else {
+        f.regions = region_scope(&auth, &state.center.plan());
+    }
+    let mut out = Vec::new();
+    for c in state.store.list_calls(&f).await? {
+        let ticket = state.store.ticket_id_of_call(&c.id).await?;
+        out.push(json::call(&c, ticket.as_deref(), None));
+    }
+    Ok(Json(json!({ "calls": out })))
+}
+
+/// Loads a call and checks the user may see it.
+pub async fn visible_call(state: &AppState, auth: &Auth, id: &str) -> ApiResult<CallRecord> {
+    let c = state
+        .store
+        .call(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("call {id} not found")))?;
+    let ok = match auth.role() {
+        Role::Lawyer => c.lawyer_id.as_deref() == Some(auth.lawyer_id()?),
+        _ => in_scope(
+            &region_scope(auth, &state.center.plan()),
+            c.region.as_deref(),
+        ),
+    };
+    if ok {
+        Ok(c)
+    } else {
+        Err(ApiError::Forbidden("this call is not yours to see".into()))
+    }
+}
+
+/// `GET /api/calls/{id}`.
+pub async fn get_call(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let c = visible_call(&state, &auth, &id).await?;
+    let ticket = state.store.ticket_id_of_call(&c.id).await?;
+    let survey = state
+        .store
+        .survey_result(&c.id)
+        .await?
+        .map(|s| s.0.as_str());
+    Ok(Json(json::call(&c, ticket.as_deref(), survey)))
+}
+
+/// `GET /api/calls/{id}/recording`: the WAV, whole or the byte range asked for.
+pub async fn recording(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let c = visible_call(&state, &auth, &id).await?;
+    let path = c
+        .recording_path
+        .ok_or_else(|| ApiError::NotFound("this call has no recording".into()))?;
+    let data = tokio::fs::read(&path)
+        .await
+        .map_err(|_| ApiError::NotFound("the recording file is missing".into()))?;
+    let len = data.len() as u64;
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let base = |status| {
+        Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, "audio/wav")
+            .header(header::ACCEPT_RANGES, "bytes")
+            .header(header::CACHE_CONTROL, "private, no-store")
+    };
+    let Some(range) = range else {
+        return base(StatusCode::OK)
+            .header(header::CONTENT_LENGTH, len)
+            .body(Body::from(data))
+            .map_err(|e| ApiError::Internal(e.to_string()));
+    };
+    match parse_range(range, len) {
+        Some((start, end)) => base(StatusCode::PARTIAL_CONTENT)
+            .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"))
+            .header(header::CONTENT_LENGTH, end - start + 1)
+            .body(Body::from(data[start as usize..=end as usize].to_vec()))
+            .map_err(|e| ApiError::Internal(e.to_string())),
+        None => Ok((
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+        )
+            .into_response()),
+    }
+}
+
+/// Parses a single `bytes=` range into inclusive offsets within `len`.
+pub fn parse_range(h: &str, len: u64) -> Option<(u64, u64)> {
+    let spec = h.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') || len == 0 {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    let (start, end) = if a.is_empty() {
+        let n: u64 = b.parse().ok()?;
+        if n == 0 {
+            return None;
+        }
+        (len.saturating_sub(n), len - 1)
+    } else {
+        let start: u64 = a.parse().ok()?;
+        let end = if b.is_empty() {
+            len - 1
+        } else {
+            b.parse::<u64>().ok()?.min(len - 1)
+        };
+        (start, end)
+    };
+    (start <= end && start < len).then_some((start, end))
+}
+
+/// `GET /api/calls/{id}/transcript`: until the transcription tables exist, `none`.
+pub async fn transcript(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let c = visible_call(&state, &auth, &id).await?;
+    Ok(Json(json!({
+        "status": "none", "language": c.language, "segments": [], "alerts": [],
+    })))
+}
+
+/// `GET /api/tasks` query.
+#[derive(Deserialize)]
+pub struct TaskQuery {
+    kind: Option<String>,
+    status: Option<String>,
+    mine: Option<String>,
+}
+
+/// `GET /api/tasks`: a lawyer sees the tasks assigned to them; supervisors and admins those
+/// in their scope (`mine=1`: assigned to them or to the supervisors' queue).
+pub async fn list_tasks(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<TaskQuery>,
+) -> ApiResult<Json<Value>> {
+    let kind = q.kind.filter(|k| !k.is_empty());
+    if let Some(k) = &kind {
+        k.parse::<hotline_cases::TaskKind>()?;
+    }
+    let status = match q.status.as_deref() {
+        None | Some("") => Some("open"),
+        Some("all") => None,
+        Some(s) => Some(s.parse::<hotline_cases::TaskStatus>()?.as_str()),
+    };
+    let (assignees, regions) = if auth.role() == Role::Lawyer {
+        (Some(vec![auth.lawyer_id()?.to_owned()]), None)
+    } else {
+        let mine = (q.mine.as_deref() == Some("1")).then(|| {
+            vec![
+                auth.user.username.clone(),
+                hotline_cases::SUPERVISORS.to_owned(),
+            ]
+        });
+        (mine, region_scope(&auth, &state.center.plan()))
+    };
+    let list = state
+        .store
+        .list_tasks(
+            kind.as_deref(),
+            status,
+            assignees.as_deref(),
+            regions.as_deref(),
+        )
+        .await?;
+    Ok(Json(
+        json!({ "tasks": list.iter().map(json::task).collect::<Vec<_>>() }),
+    ))
+}
+
+/// Loads a task and checks the user may act on it.
+async fn visible_task(state: &AppState, auth: &Auth, id: &str) -> ApiResult<hotline_cases::Task> {
+    let t = state
+        .store
+        .task(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("task {id} not found")))?;
+    let ok = match auth.role() {
+        Role::Lawyer => t.assigned_to.as_deref() == Some(auth.lawyer_id()?),
+        _ => match (&region_scope(auth, &state.center.plan()), &t.ticket_id) {
+            (None, _) => true,
+            (scope, Some(tid)) => {
+                let region = state.store.ticket(tid).await?.and_then(|t| t.region);
+                in_scope(scope, region.as_deref())
+            }
+            (Some(_), None) => false,
+        },
+    };
+    if ok {
+        Ok(t)
+    } else {
+        Err(ApiError::Forbidden("this task is not yours".into()))
+    }
+}
+
+/// `POST /api/tasks/{id}/done`.
+pub async fn task_done(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    visible_task(&state, &auth, &id).await?;
+    let t = state
+        .store
+        .complete_task(&id, &auth.user.username, unix_now_ms())
+        .await?;
+    let t = state.store.task(&t.id).await?.unwrap_or(t);
+    Ok(Json(json::task(&t)))
+}
+
+/// `POST /api/tasks/{id}/assign` body.
+#[derive(Deserialize)]
+pub struct AssignTask {
+    to: String,
+}
+
+/// `POST /api/tasks/{id}/assign`.
+pub async fn task_assign(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(b): Json<AssignTask>,
+) -> ApiResult<Json<Value>> {
+    visible_task(&state, &auth, &id).await?;
+    let to = b.to.trim();
+    if to.is_empty() {
+        return Err(ApiError::BadRequest(
+            "say whom to assign the task to".into(),
+        ));
+    }
+    let t = state
+        .store
+        .assign_task(&id, to, &auth.user.username, unix_now_ms())
+        .await?;
+    Ok(Json(json::task(&t)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn byte_ranges() {
+        assert_eq!(parse_range("bytes=0-99", 1000), Some((0, 99)));
+        assert_eq!(parse_range("bytes=900-", 1000), Some((900, 999)));
+        assert_eq!(parse_range("bytes=-100", 1000), Some((900, 999)));
+        assert_eq!(parse_range("bytes=990-2000", 1000), Some((990, 999)));
+        assert_eq!(parse_range("bytes=1000-", 1000), None);
+        assert_eq!(parse_range("bytes=5-1", 1000), None);
+        assert_eq!(parse_range("bytes=0-1,5-6", 1000), None);
+        assert_eq!(parse_range("items=0-1", 1000), None);
+    }
+}
