@@ -57,8 +57,12 @@ function header() {
   out.textContent = t('logout');
 }
 
-/** Renders the page the hash names; unknown or forbidden pages go home. */
+let routeGen = 0;
+
+/** Renders the page the hash names; unknown or forbidden pages go home. Each render gets a
+ *  fresh container, so a slow page the user already left only fills a detached element. */
 export async function route() {
+  const gen = ++routeGen;
   if (cleanup) { try { cleanup(); } catch (e) { console.warn(e); } cleanup = null; }
   const [name, ...params] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   const main = document.getElementById('main');
@@ -74,10 +78,14 @@ export async function route() {
     return;
   }
   header();
-  fill(main, h('p', { class: 'muted' }, t('loading')));
+  const box = h('div', { class: 'page', id: `page-${user ? name : 'login'}` }, h('p', { class: 'muted' }, t('loading')));
+  fill(main, box);
   const mod = await page.load();
-  const done = await mod.render(main, params, user);
-  if (typeof done === 'function') cleanup = done;
+  if (gen !== routeGen) return;
+  const done = await mod.render(box, params, user);
+  if (typeof done !== 'function') return;
+  if (gen === routeGen) cleanup = done;
+  else done();
 }
 
 async function start() {
