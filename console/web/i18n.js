@@ -49,7 +49,7 @@ const zh = {
   ad_role: '角色', ad_name: '姓名', ad_lawyer_id: '律师编号', ad_region: '地区范围',
   ad_lang: '界面语言', ad_save_roster: '校验并保存', ad_roster_saved: '排班表已保存并生效',
   ad_problems: '排班表有错误，未保存：', role_lawyer: '律师', role_supervisor: '班长',
-  role_admin: '管理员', registered: '话机在线', skills: '技能', regions: '地区',
+  role_admin: '管理员', ad_level: '级别', ad_parent: '上级', registered: '话机在线', skills: '技能', regions: '地区',
   confirm_delete: '删除用户 {u}？', not_allowed: '无权访问此页面', live_on: '实时连接',
   live_off: '实时连接断开',
 };
@@ -105,7 +105,7 @@ const en = {
   ad_add_user: 'Add user', ad_role: 'Role', ad_name: 'Name', ad_lawyer_id: 'Lawyer id',
   ad_region: 'Region scope', ad_lang: 'UI language', ad_save_roster: 'Check and save',
   ad_roster_saved: 'Roster saved and in force', ad_problems: 'The roster has mistakes, not saved:',
-  role_lawyer: 'Lawyer', role_supervisor: 'Supervisor', role_admin: 'Admin',
+  role_lawyer: 'Lawyer', role_supervisor: 'Supervisor', role_admin: 'Admin', ad_level: 'Level', ad_parent: 'Parent',
   registered: 'Phone online', skills: 'Skills', regions: 'Regions',
   confirm_delete: 'Delete user {u}?', not_allowed: 'You may not open this page',
   live_on: 'Live', live_off: 'Live connection lost',

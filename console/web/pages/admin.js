@@ -5,10 +5,12 @@
 import { get, post, put, del } from '../api.js';
 import { t, tc } from '../i18n.js';
 import { h, fill, card, table, fmtTime, toast, field, select } from '../ui.js';
+import { loadRegions } from '../regions.js';
 
-export async function render(main) {
+export async function render(main, params, user) {
   const users = h('div', { id: 'admin-users' });
   const lawyers = h('div', { id: 'admin-lawyers' });
+  const regionsBox = h('div', { id: 'admin-regions' });
   const roster = h('textarea', { id: 'roster-text', class: 'code', rows: 24, spellcheck: false });
   const problems = h('div', { id: 'roster-problems' });
 
@@ -83,9 +85,15 @@ export async function render(main) {
 
   fill(main, h('div', { class: 'grid two' },
     card(t('ad_users'), users, h('h3', {}, t('ad_add_user')), addForm),
-    card(t('ad_lawyers'), lawyers),
+    card(t('ad_lawyers'), lawyers, h('h3', {}, t('regions')), regionsBox),
     h('section', { class: 'card wide' }, h('h2', {}, t('ad_roster')), roster, saveRoster, problems)));
   loadUsers();
   loadLawyers();
+  loadRegions(user).then((m) => fill(regionsBox, table([
+    { label: 'id', get: (r) => r.id },
+    { label: t('ad_name'), get: (r) => `${r.zh} · ${r.en}` },
+    { label: t('ad_level'), get: (r) => r.level },
+    { label: t('ad_parent'), get: (r) => r.parent || '—' },
+  ], [...m.values()])));
   loadRoster();
 }

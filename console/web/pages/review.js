@@ -6,15 +6,17 @@ import WaveSurfer from '../vendor/wavesurfer.esm.js';
 import { get, post } from '../api.js';
 import { t, tc, lang } from '../i18n.js';
 import { h, fill, card, table, fmtTime, fmtSecs, toast } from '../ui.js';
+import { loadRegions, regionLabel } from '../regions.js';
 
-export async function render(main, params) {
+export async function render(main, params, user) {
   const id = params[0];
+  const regions = await loadRegions(user);
   let call;
   try { call = await get(`/api/calls/${encodeURIComponent(id)}`); } catch (e) { fill(main, h('p', { class: 'error' }, e.message)); return; }
 
   const facts = h('dl', { class: 'facts', id: 'review-facts' },
     h('dt', {}, t('caller')), h('dd', {}, call.caller),
-    h('dt', {}, t('region')), h('dd', { id: 'review-region' }, call.region_name || call.region || '—'),
+    h('dt', {}, t('region')), h('dd', { id: 'review-region', dataset: { region: call.region || '' } }, regionLabel(regions, call.region)),
     h('dt', {}, t('language')), h('dd', {}, tc('lang', call.language)),
     h('dt', {}, t('service')), h('dd', {}, tc('cat', call.category)),
     h('dt', {}, t('lawyer')), h('dd', {}, call.lawyer_id || '—'),

@@ -4,11 +4,13 @@ import { get, patch, post } from '../api.js';
 import { t, tc } from '../i18n.js';
 import { h, fill, card, table, fmtTime, toast, field, select } from '../ui.js';
 import { CATEGORIES, OUTCOMES } from './desk.js';
+import { loadRegions, regionLabel } from '../regions.js';
 
 const STATUSES = ['open', 'in_progress', 'resolved', 'closed'];
 
 export async function render(main, params, user) {
-  if (params[0]) return detail(main, params[0], user);
+  const regions = await loadRegions(user);
+  if (params[0]) return detail(main, params[0], user, regions);
   const status = select('status', [['', t('all')], ...STATUSES.map((s) => [s, tc('tk', s)])], '');
   const caller = h('input', { name: 'caller', placeholder: t('caller'), inputmode: 'tel' });
   const list = h('div', { id: 'ticket-list' });
@@ -22,7 +24,7 @@ export async function render(main, params, user) {
       fill(list, table([
         { label: t('number'), get: (r) => h('a', { href: `#/tickets/${encodeURIComponent(r.id)}` }, r.number || r.id) },
         { label: t('caller'), get: (r) => r.caller },
-        { label: t('region'), get: (r) => r.region || '—' },
+        { label: t('region'), get: (r) => regionLabel(regions, r.region) },
         { label: t('category'), get: (r) => tc('cat', r.category) },
         { label: t('status'), get: (r) => tc('tk', r.status) },
         { label: t('lawyer'), get: (r) => r.lawyer_id || '—' },
@@ -37,14 +39,14 @@ export async function render(main, params, user) {
   load();
 }
 
-async function detail(main, id, user) {
+async function detail(main, id, user, regions) {
   let tk;
   try { tk = await get(`/api/tickets/${encodeURIComponent(id)}`); } catch (e) { fill(main, h('p', { class: 'error' }, e.message)); return; }
   const staff = user.role !== 'lawyer';
   const facts = h('dl', { class: 'facts', id: 'ticket-facts' },
     h('dt', {}, t('number')), h('dd', {}, tk.number || tk.id),
     h('dt', {}, t('caller')), h('dd', {}, tk.caller),
-    h('dt', {}, t('region')), h('dd', {}, tk.region || '—'),
+    h('dt', {}, t('region')), h('dd', {}, regionLabel(regions, tk.region)),
     h('dt', {}, t('category')), h('dd', {}, tc('cat', tk.category)),
     h('dt', {}, t('outcome')), h('dd', {}, tc('out', tk.outcome)),
     h('dt', {}, t('status')), h('dd', {}, tc('tk', tk.status)),
@@ -67,7 +69,7 @@ async function detail(main, id, user) {
     if (outcome.value) body.outcome = outcome.value;
     if (status.value !== tk.status) body.status = status.value;
     if (note.value.trim()) body.note = note.value.trim();
-    try { await patch(`/api/tickets/${encodeURIComponent(tk.id)}`, body); toast(t('saved')); detail(main, id, user); } catch (e) { toast(e.message, true); }
+    try { await patch(`/api/tickets/${encodeURIComponent(tk.id)}`, body); toast(t('saved')); detail(main, id, user, regions); } catch (e) { toast(e.message, true); }
   });
 
   let assign = null;
@@ -78,7 +80,7 @@ async function detail(main, id, user) {
       h('button', { type: 'button', onclick: async () => { try { await post(`/api/tickets/${encodeURIComponent(tk.id)}/review`); toast(t('saved')); } catch (e) { toast(e.message, true); } } }, t('review')));
     assign.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      try { await post(`/api/tickets/${encodeURIComponent(tk.id)}/assign`, { lawyer_id: who.value }); toast(t('saved')); detail(main, id, user); } catch (e) { toast(e.message, true); }
+      try { await post(`/api/tickets/${encodeURIComponent(tk.id)}/assign`, { lawyer_id: who.value }); toast(t('saved')); detail(main, id, user, regions); } catch (e) { toast(e.message, true); }
     });
   }
 

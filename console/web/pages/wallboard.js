@@ -4,11 +4,13 @@ import { get, onLive } from '../api.js';
 import { t, tc } from '../i18n.js';
 import { h, fill, card, fmtSecs, fmtPct, fmtTime } from '../ui.js';
 import { makeChart, destroyAll, COLORS } from '../charts.js';
+import { loadRegions, regionLabel } from '../regions.js';
 
 const STATES = ['ready', 'busy', 'ringing', 'after_call_work', 'not_ready', 'logged_out'];
 const STATE_COLORS = { ready: '#2da44e', busy: '#1f6feb', ringing: '#d29922', after_call_work: '#8250df', not_ready: '#cf222e', logged_out: '#8c959f' };
 
-export async function render(main) {
+export async function render(main, params, user) {
+  const regions = await loadRegions(user);
   const tiles = h('div', { class: 'tiles', id: 'wb-tiles' });
   const charts = [];
   const waiting = makeChart('wb-waiting-chart', {
@@ -49,7 +51,7 @@ export async function render(main) {
       tile('wb_sla', wb.sla_breaches ?? 0, wb.sla_breaches > 0),
       tile('wb_alerts', wb.red_alerts_open ?? 0, wb.red_alerts_open > 0));
     const rows = wb.waiting || [];
-    waiting.chart.data.labels = rows.map((w) => w.name || w.region);
+    waiting.chart.data.labels = rows.map((w) => w.name || regionLabel(regions, w.region));
     waiting.chart.data.datasets[0].data = rows.map((w) => w.count);
     waiting.chart.data.datasets[1].data = rows.map((w) => w.longest_wait_secs);
     waiting.chart.update();
