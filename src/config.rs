@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// as cut off [default: the host name].
     #[arg(long, env = "HOTLINE_NODE")]
     pub node: Option<String>,
+    /// Mark the console's session cookie `Secure` (serve the console over HTTPS, e.g. behind
+    /// a TLS proxy) [default: off, for http://localhost].
+    #[arg(long, env = "HOTLINE_COOKIE_SECURE", num_args = 0..=1, default_missing_value = "true")]
+    pub cookie_secure: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -56,6 +60,7 @@ struct FileConfig {
     sip_realm: Option<String>,
     answer_delay_ms: Option<u64>,
     node: Option<String>,
+    cookie_secure: Option<bool>,
 }
 
 /// Resolved settings.
@@ -70,6 +75,7 @@ pub struct Config {
     pub sip_realm: String,
     pub answer_delay_ms: u64,
     pub node: String,
+    pub cookie_secure: bool,
 }
 
 impl ServeArgs {
@@ -112,6 +118,7 @@ impl ServeArgs {
                 .unwrap_or_else(|| "hotline".into()),
             answer_delay_ms: self.answer_delay_ms.or(file.answer_delay_ms).unwrap_or(0),
             node: self.node.or(file.node).unwrap_or_else(host_name),
+            cookie_secure: self.cookie_secure.or(file.cookie_secure).unwrap_or(false),
             database_url,
             data_dir,
         })

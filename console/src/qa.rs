@@ -70,8 +70,21 @@ impl QaForm {
         QaForm::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
+    /// Loads `qa.toml` if the dialplan directory has one: a missing file gives an empty form
+    /// (QA evaluations are refused until one is configured), a broken one an error.
+    pub fn load_if_present(dir: &Path) -> Result<QaForm, String> {
+        if dir.join("qa.toml").exists() {
+            QaForm::load(dir)
+        } else {
+            Ok(QaForm::default())
+        }
+    }
+
     /// The weighted score in percent; every question must be answered within 0..=max.
     pub fn score(&self, answers: &serde_json::Map<String, Value>) -> Result<i64, String> {
+        if self.questions.is_empty() {
+            return Err("no QA form is configured (dialplans/qa.toml)".into());
+        }
         let (mut got, mut total) = (0.0, 0.0);
         for q in &self.questions {
             let v = answers

@@ -2,7 +2,7 @@
 //! task per call; [`live`] is that task's [`hotline_ivr::control::CallControl`]; [`flows`]
 //! are what a call task runs.
 
-mod flows;
+pub mod flows;
 mod live;
 mod router;
 
