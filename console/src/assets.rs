@@ -28,7 +28,8 @@ pub fn content_type(path: &str) -> &'static str {
 }
 
 /// The page's Content-Security-Policy: only our own scripts, the WebSocket and the audio.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; media-src 'self' blob:; worker-src 'none'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+// wavesurfer.js (vendored 7.12.12) puts one constant <style> in its shadow DOM: allowed by hash.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'sha256-Y/8t1dAKa3ay+RZEiEFEDr8dFiQhpaFvYXXUfT3p6ZU='; img-src 'self' data:; connect-src 'self' ws: wss:; media-src 'self' blob:; worker-src 'none'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 fn serve(path: &str) -> Response {
     match Web::get(path) {
