@@ -89,6 +89,16 @@ impl Auth {
             .ok_or_else(|| ApiError::Forbidden("this account is not linked to a lawyer".into()))
     }
 
+    /// An [`Auth`] without a session, for unit tests of handlers' helpers.
+    #[cfg(test)]
+    pub fn for_test(user: ConsoleUser) -> Auth {
+        Auth {
+            user,
+            csrf: String::new(),
+            token_hash: String::new(),
+        }
+    }
+
     /// Whether the session still exists (a long-lived WebSocket re-checks after logout).
     pub async fn still_valid(&self, state: &AppState) -> bool {
         matches!(

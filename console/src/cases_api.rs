@@ -68,7 +68,12 @@ async fn visible_ticket(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Ti
     let ok = match auth.role() {
         Role::Lawyer => {
             let me = auth.lawyer_id()?;
+            let current = match current_call(state, me) {
+                Some(call) => state.store.ticket_id_of_call(&call).await?,
+                None => None,
+            };
             t.lawyer_id.as_deref() == Some(me)
+                || current.as_deref() == Some(t.id.as_str())
                 || state
                     .store
                     .calls_of_ticket(&t.id)
@@ -252,6 +257,17 @@ pub async fn list_calls(
     Ok(Json(json!({ "calls": out })))
 }
 
+/// The call a lawyer is being rung for or talking on right now (the ACD board's record): they
+/// may see it and its ticket before the call is filed under their name at hangup.
+fn current_call(state: &AppState, lawyer: &str) -> Option<String> {
+    state
+        .center
+        .board()
+        .lawyers
+        .get(&hotline_ivr::LawyerId::new(lawyer))
+        .and_then(|e| e.call.clone())
+}
+
 /// Loads a call and checks the user may see it.
 pub async fn visible_call(state: &AppState, auth: &Auth, id: &str) -> ApiResult<CallRecord> {
     let c = state
@@ -260,7 +276,10 @@ pub async fn visible_call(state: &AppState, auth: &Auth, id: &str) -> ApiResult<
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("call {id} not found")))?;
     let ok = match auth.role() {
-        Role::Lawyer => c.lawyer_id.as_deref() == Some(auth.lawyer_id()?),
+        Role::Lawyer => {
+            let me = auth.lawyer_id()?;
+            c.lawyer_id.as_deref() == Some(me) || current_call(state, me).as_deref() == Some(id)
+        }
         _ => in_scope(
             &region_scope(auth, &state.center.plan()),
             c.region.as_deref(),

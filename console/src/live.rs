@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use hotline_cases::{Category, Role, unix_now_ms};
+use hotline_cases::{CallTicket, Category, Role, unix_now_ms};
 use hotline_ivr::IvrEvent;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
@@ -159,21 +159,34 @@ async fn screen_pop(state: &AppState, auth: &Auth, ev: &LiveEvent, info: &CallIn
                 }
             })
     });
-    let (ticket, earlier) = if info.caller.chars().any(|c| c.is_ascii_digit()) {
-        let open = state
-            .store
-            .open_ticket_for_caller(&info.caller)
-            .await
-            .ok()
-            .flatten();
-        let all = state
+    // File the call on its ticket now (idempotent; hangup files it again with the outcome),
+    // so the lawyer has the ticket to complete during the call.
+    let filed = state
+        .store
+        .ticket_for_call(&CallTicket {
+            call_id: &ev.call_id,
+            caller: &info.caller,
+            category: info.category.as_deref().map(Category::from_ivr),
+            region: info.region.as_deref(),
+            lawyer_id: None,
+            at: unix_now_ms(),
+        })
+        .await;
+    let ticket = match filed {
+        Ok(link) => state.store.ticket(&link.ticket_id).await.ok().flatten(),
+        Err(e) => {
+            tracing::warn!(error = %e, call_id = %ev.call_id, "call not filed for the screen-pop");
+            None
+        }
+    };
+    let earlier = if info.caller.chars().any(|c| c.is_ascii_digit()) {
+        state
             .store
             .tickets_of_caller(&info.caller)
             .await
-            .unwrap_or_default();
-        (open, all)
+            .unwrap_or_default()
     } else {
-        (None, Vec::new())
+        Vec::new()
     };
     let earlier: Vec<Value> = earlier
         .iter()
@@ -193,4 +206,199 @@ async fn screen_pop(state: &AppState, auth: &Auth, ev: &LiveEvent, info: &CallIn
         "ticket": ticket.as_ref().map(crate::json::ticket),
         "earlier_tickets": earlier,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::Harness;
+    use hotline_ivr::events::{Line, RegionSource};
+    use hotline_ivr::{Clock, Lang, LawyerEvent, LawyerId, SystemClock};
+    use serde_json::json;
+
+    fn ev(call: &str, event: IvrEvent) -> LiveEvent {
+        LiveEvent {
+            call_id: call.into(),
+            at: unix_now_ms(),
+            event,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_rung_lawyer_gets_a_screen_pop_with_the_callers_history() {
+        let h = Harness::new().await;
+        // an earlier, closed-off call of the same caller
+        h.file_call("old", "13800000001", "shicheng", "wen-xiaohong", None)
+            .await;
+        let lai = Auth::for_test(h.store.user("lai").await.unwrap().unwrap());
+        let sup = Auth::for_test(h.store.user("sup").await.unwrap().unwrap());
+        let admin = Auth::for_test(h.store.user("admin").await.unwrap().unwrap());
+        let me = LawyerId::new("lai-zhiming");
+        let now = SystemClock.now();
+        h.center.acd.set_registered(&me, true, now);
+        h.center.acd.apply(&me, LawyerEvent::Login, now).unwrap();
+        assert_eq!(
+            h.center
+                .acd
+                .try_reserve("c9", std::slice::from_ref(&me), now),
+            Some(me.clone())
+        );
+
+        let events = [
+            ev(
+                "c9",
+                IvrEvent::CallAnswered {
+                    caller: "13800000001".into(),
+                },
+            ),
+            ev(
+                "c9",
+                IvrEvent::LanguageChosen {
+                    language: Lang::new("zh"),
+                },
+            ),
+            ev(
+                "c9",
+                IvrEvent::RegionResolved {
+                    region: "shicheng".into(),
+                    how: RegionSource::Number,
+                },
+            ),
+            ev(
+                "c9",
+                IvrEvent::VariableSet {
+                    name: "category".into(),
+                    value: "legal_aid".into(),
+                },
+            ),
+            ev(
+                "c9",
+                IvrEvent::Queued {
+                    line: Line::Region("shicheng".into()),
+                    position: 1,
+                },
+            ),
+            ev("c9", IvrEvent::Ringing { lawyer: me.clone() }),
+        ];
+        let (mut lai_calls, mut sup_calls, mut admin_calls) = Default::default();
+        let mut pops = Vec::new();
+        let mut sup_seen = 0;
+        for e in events {
+            pops.extend(
+                on_event(
+                    &h.state,
+                    &lai,
+                    Some("lai-zhiming"),
+                    &mut lai_calls,
+                    e.clone(),
+                )
+                .await,
+            );
+            sup_seen += on_event(&h.state, &sup, None, &mut sup_calls, e.clone())
+                .await
+                .len();
+            on_event(&h.state, &admin, None, &mut admin_calls, e).await;
+        }
+        assert_eq!(pops.len(), 1, "{pops:?}");
+        let p = &pops[0];
+        assert_eq!(p["type"], "screen_pop");
+        assert_eq!(
+            (
+                p["caller"].as_str(),
+                p["region"].as_str(),
+                p["region_name"].as_str()
+            ),
+            (Some("13800000001"), Some("shicheng"), Some("石城县"))
+        );
+        assert_eq!(
+            (p["language"].as_str(), p["category"].as_str()),
+            (Some("zh"), Some("legal_aid"))
+        );
+        assert!(p["queue_wait_secs"].as_i64().unwrap() >= 0);
+        let earlier = p["earlier_tickets"].as_array().unwrap();
+        assert_eq!(
+            earlier.len(),
+            1,
+            "the caller's open ticket from the earlier call"
+        );
+        assert_eq!(
+            p["ticket"]["id"], earlier[0]["id"],
+            "this call joins the open ticket"
+        );
+        // the supervisor of Shicheng sees the call once its region is known (3 of 6 events + ...)
+        assert_eq!(sup_seen, 4);
+
+        // during the call the lawyer may complete the ticket
+        let s = h.login("lai").await;
+        let t = p["ticket"]["id"].as_str().unwrap();
+        let (status, v) = h
+            .call(
+                "PATCH",
+                &format!("/api/tickets/{t}"),
+                Some(&s),
+                Some(json!({"note": "咨询劳动合同"})),
+            )
+            .await;
+        assert_eq!(status, axum::http::StatusCode::OK, "{v}");
+        let (status, _) = h.call("GET", "/api/calls/c9", Some(&s), None).await;
+        assert_eq!(status, axum::http::StatusCode::OK);
+
+        // their own state changes come as desk messages, others' do not
+        let state = h
+            .center
+            .acd
+            .release(
+                &me,
+                hotline_ivr::control::RingOutcome::Answered,
+                SystemClock.now(),
+            )
+            .unwrap();
+        let mine = on_event(
+            &h.state,
+            &lai,
+            Some("lai-zhiming"),
+            &mut lai_calls,
+            ev(
+                "c9",
+                IvrEvent::LawyerStateChanged {
+                    lawyer: me.clone(),
+                    state,
+                },
+            ),
+        )
+        .await;
+        assert_eq!(mine[0]["type"], "desk");
+        assert_eq!(mine[0]["state"], "busy");
+        let other = on_event(
+            &h.state,
+            &lai,
+            Some("lai-zhiming"),
+            &mut lai_calls,
+            ev(
+                "",
+                IvrEvent::LawyerStateChanged {
+                    lawyer: "wen-xiaohong".into(),
+                    state,
+                },
+            ),
+        )
+        .await;
+        assert!(other.is_empty());
+        let ended = on_event(
+            &h.state,
+            &admin,
+            None,
+            &mut admin_calls,
+            ev(
+                "c9",
+                IvrEvent::CallEnded {
+                    disposition: hotline_ivr::Disposition::Answered,
+                },
+            ),
+        )
+        .await;
+        assert_eq!(ended[0]["type"], "call_event");
+        assert_eq!(ended[0]["event"]["event"], "call_ended");
+        assert!(admin_calls.is_empty(), "finished calls are forgotten");
+    }
 }
