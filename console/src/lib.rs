@@ -18,6 +18,7 @@ mod live;
 pub mod openapi;
 pub mod qa;
 pub mod routes;
+mod tasks_api;
 
 #[cfg(test)]
 mod tests;
@@ -139,9 +140,9 @@ pub fn router(state: AppState) -> Router {
             "/api/calls/{id}/qa",
             get(qa::evaluations).post(qa::evaluate),
         )
-        .route("/api/tasks", get(cases_api::list_tasks))
-        .route("/api/tasks/{id}/done", post(cases_api::task_done))
-        .route("/api/tasks/{id}/assign", post(cases_api::task_assign))
+        .route("/api/tasks", get(tasks_api::list_tasks))
+        .route("/api/tasks/{id}/done", post(tasks_api::task_done))
+        .route("/api/tasks/{id}/assign", post(tasks_api::task_assign))
         .route("/api/lawyers", get(board::lawyers))
         .route("/api/regions", get(board::regions))
         .route("/api/wallboard", get(board::wallboard))

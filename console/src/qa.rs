@@ -52,7 +52,7 @@ impl QaForm {
             if !seen.insert(q.id.as_str()) {
                 return Err(format!("question id {:?} appears twice", q.id));
             }
-            if !(q.weight > 0.0) || q.max == 0 {
+            if !q.weight.is_finite() || q.weight <= 0.0 || q.max == 0 {
                 return Err(format!(
                     "question {:?}: weight and max must be positive",
                     q.id

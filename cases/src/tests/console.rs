@@ -156,7 +156,7 @@ async fn review_queue_takes_samples_unsatisfied_and_red_alerts(s: Store) {
         s.add_qa_evaluation("a1", "sup", "{}", "", 101, T0).await,
         Err(StoreError::Invalid(_))
     ));
-    assert_eq!(s.qa_of_call("a1").await.unwrap(), [e.clone()]);
+    assert_eq!(s.qa_of_call("a1").await.unwrap(), std::slice::from_ref(&e));
     assert_eq!(
         s.qa_of_ticket(e.ticket_id.as_deref().unwrap())
             .await

@@ -1,0 +1,299 @@
+//! What each role does through the API: scoped lists, ticket form, tasks, recordings with
+//! Range, QA and the review queue, admin users and roster edits, the OpenAPI document.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::Harness;
+use crate::routes::ROUTES;
+
+#[tokio::test]
+async fn lawyers_see_their_own_and_supervisors_their_regions() {
+    let h = Harness::new().await;
+    h.file_call(
+        "c-shicheng",
+        "13800000001",
+        "shicheng-qinjiang",
+        "lai-zhiming",
+        None,
+    )
+    .await;
+    h.file_call("c-quwo", "13800000002", "quwo", "someone-else", None)
+        .await;
+    let lai = h.login("lai").await;
+    let sup = h.login("sup").await;
+    let admin = h.login("admin").await;
+    let count = |v: &Value, k: &str| v[k].as_array().map_or(0, Vec::len);
+    let (_, v) = h.call("GET", "/api/tickets", Some(&lai), None).await;
+    assert_eq!(count(&v, "tickets"), 1);
+    let (_, v) = h.call("GET", "/api/tickets", Some(&sup), None).await;
+    assert_eq!(
+        count(&v, "tickets"),
+        1,
+        "the township is below the supervisor's county"
+    );
+    let (_, v) = h.call("GET", "/api/tickets", Some(&admin), None).await;
+    assert_eq!(count(&v, "tickets"), 2);
+    let quwo_ticket = v["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["region"] == "quwo")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for s in [&lai, &sup] {
+        let (status, _) = h
+            .call("GET", &format!("/api/tickets/{quwo_ticket}"), Some(s), None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = h.call("GET", "/api/calls/c-quwo", Some(s), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (_, v) = h.call("GET", "/api/calls", Some(&lai), None).await;
+    assert_eq!(count(&v, "calls"), 1);
+    let (_, v) = h
+        .call("GET", "/api/calls/c-shicheng", Some(&lai), None)
+        .await;
+    assert_eq!(v["region"], "shicheng-qinjiang");
+    assert!(v["ticket_id"].is_string());
+    // the lawyer completes the ticket form
+    let t = v["ticket_id"].as_str().unwrap().to_owned();
+    let (status, v) = h
+        .call("PATCH", &format!("/api/tickets/{t}"), Some(&lai),
+              Some(json!({"category": "legal_aid", "note": "借款纠纷", "outcome": "advised", "status": "in_progress"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        (
+            v["category"].as_str(),
+            v["status"].as_str(),
+            v["outcome"].as_str()
+        ),
+        (Some("legal_aid"), Some("in_progress"), Some("advised"))
+    );
+    assert!(v["notes"].as_str().unwrap().contains("借款纠纷"));
+    let (status, _) = h
+        .call(
+            "PATCH",
+            &format!("/api/tickets/{t}"),
+            Some(&lai),
+            Some(json!({"status": "closed"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // callback tasks: the supervisor assigns one to the lawyer, who completes it
+    let (_, v) = h.call("GET", "/api/tasks", Some(&sup), None).await;
+    assert_eq!(count(&v, "tasks"), 1);
+    let task = v["tasks"][0]["id"].as_str().unwrap().to_owned();
+    let (_, v) = h.call("GET", "/api/tasks", Some(&lai), None).await;
+    assert_eq!(count(&v, "tasks"), 0);
+    let (status, _) = h
+        .call("POST", &format!("/api/tasks/{task}/done"), Some(&lai), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    h.call(
+        "POST",
+        &format!("/api/tasks/{task}/assign"),
+        Some(&sup),
+        Some(json!({"to": "lai-zhiming"})),
+    )
+    .await;
+    let (_, v) = h
+        .call("GET", "/api/tasks?kind=callback", Some(&lai), None)
+        .await;
+    assert_eq!(v["tasks"][0]["assignee"], "lai-zhiming");
+    let (status, v) = h
+        .call("POST", &format!("/api/tasks/{task}/done"), Some(&lai), None)
+        .await;
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (StatusCode::OK, Some("done"))
+    );
+    let (_, v) = h.call("GET", "/api/wallboard", Some(&sup), None).await;
+    assert_eq!(v["calls_today"], 1);
+    let (_, v) = h
+        .call("GET", "/api/stats/daily?days=3", Some(&admin), None)
+        .await;
+    assert_eq!(v["days"].as_array().unwrap().len(), 3);
+    assert_eq!(v["days"][2]["calls"], 2);
+}
+
+#[tokio::test]
+async fn recordings_are_served_with_ranges() {
+    let h = Harness::new().await;
+    let wav = h.dir.join("rec.wav");
+    let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&wav, &data).unwrap();
+    h.file_call("c1", "13800000001", "shicheng", "lai-zhiming", Some(&wav))
+        .await;
+    let lai = h.login("lai").await;
+    let req = |range: Option<&str>| {
+        let mut r = Request::get("/api/calls/c1/recording")
+            .header("cookie", format!("hotline_session={}", lai.cookie));
+        if let Some(range) = range {
+            r = r.header("range", range);
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    let resp = h.app.clone().oneshot(req(None)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "audio/wav");
+    assert_eq!(
+        axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap(),
+        data
+    );
+    let resp = h
+        .app
+        .clone()
+        .oneshot(req(Some("bytes=100-199")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(resp.headers()["content-range"], "bytes 100-199/1000");
+    assert_eq!(
+        axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap(),
+        data[100..200]
+    );
+    let resp = h
+        .app
+        .clone()
+        .oneshot(req(Some("bytes=5000-")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    let (_, v) = h.call("GET", "/api/calls/c1", Some(&lai), None).await;
+    assert_eq!(v["has_recording"], true);
+}
+
+#[tokio::test]
+async fn qa_review_queue_and_admin() {
+    let h = Harness::new().await;
+    h.file_call("c1", "13800000001", "shicheng", "lai-zhiming", None)
+        .await;
+    h.store
+        .add_to_review_queue("c1", hotline_cases::ReviewReason::RedAlert, 1)
+        .await
+        .unwrap();
+    let sup = h.login("sup").await;
+    let (_, form) = h.call("GET", "/api/qa/form", Some(&sup), None).await;
+    let qs = form["questions"].as_array().unwrap();
+    let answers: serde_json::Map<String, Value> = qs
+        .iter()
+        .map(|q| (q["id"].as_str().unwrap().to_owned(), q["max"].clone()))
+        .collect();
+    let (status, v) = h
+        .call(
+            "POST",
+            "/api/calls/c1/qa",
+            Some(&sup),
+            Some(json!({"answers": answers, "comment": "good"})),
+        )
+        .await;
+    assert_eq!(
+        (status, v["score"].as_i64()),
+        (StatusCode::OK, Some(100)),
+        "{v}"
+    );
+    let (status, _) = h
+        .call(
+            "POST",
+            "/api/calls/c1/qa",
+            Some(&sup),
+            Some(json!({"answers": {}, "comment": ""})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, v) = h.call("GET", "/api/calls/c1/qa", Some(&sup), None).await;
+    assert_eq!(v["evaluations"][0]["by"], "sup");
+    let (_, v) = h.call("GET", "/api/review-queue", Some(&sup), None).await;
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["reason"] == "red_alert" && i["evaluated"] == true)
+    );
+
+    let admin = h.login("admin").await;
+    let (status, v) = h.call("POST", "/api/users", Some(&admin),
+        Some(json!({"username": "wen", "password": "long enough pw", "role": "lawyer", "lawyer_id": "wen-xiaohong"}))).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["name"], "温晓红");
+    let (status, _) = h.call("POST", "/api/users", Some(&admin),
+        Some(json!({"username": "x", "password": "long enough pw", "role": "lawyer", "lawyer_id": "nobody"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = h
+        .call(
+            "POST",
+            "/api/users",
+            Some(&admin),
+            Some(json!({"username": "y", "password": "short", "role": "admin"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = h
+        .call("DELETE", "/api/users/admin", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = h.call("DELETE", "/api/users/wen", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (_, v) = h.call("GET", "/api/admin/roster", Some(&admin), None).await;
+    let roster = v["toml"].as_str().unwrap().to_owned();
+    let broken = format!(
+        "{roster}\n[[shift]]\nlawyer = \"nobody\"\nregion = \"shicheng\"\ndays = [\"mon\"]\nfrom = \"08:00\"\nto = \"12:00\"\n"
+    );
+    let (status, v) = h
+        .call(
+            "PUT",
+            "/api/admin/roster",
+            Some(&admin),
+            Some(json!({"toml": broken})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let p = v["problems"][0].as_str().unwrap_or_else(|| panic!("{v}"));
+    assert!(p.starts_with("roster.toml:"), "{p}");
+    let on_disk = std::fs::read_to_string(h.dir.join("dialplans/roster.toml")).unwrap();
+    assert_eq!(on_disk, roster, "a refused edit changes nothing");
+    let edited = roster.replacen("name = \"赖志明\"", "name = \"赖志明律师\"", 1);
+    let (status, v) = h
+        .call(
+            "PUT",
+            "/api/admin/roster",
+            Some(&admin),
+            Some(json!({"toml": edited})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        std::fs::read_to_string(h.dir.join("dialplans/roster.toml")).unwrap(),
+        edited
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let h = Harness::new().await;
+    let (status, doc) = h.call("GET", "/api/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.0.3");
+    for r in ROUTES {
+        assert!(
+            doc["paths"][r.path][r.method.to_lowercase()].is_object(),
+            "{} {}",
+            r.method,
+            r.path
+        );
+    }
+    let (status, _) = h.call("GET", "/api/nothing-here", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
