@@ -108,8 +108,16 @@ fn sip_user(dialplan: &Path, lawyer: &str) -> String {
         .to_string()
 }
 
-/// `hotline user add NAME --role ROLE ARGS... --password-stdin` on the server's store.
-fn add_user(server: &Server, name: &str, role: &str, args: &[&str], password: &str) {
+/// `hotline user add NAME --role ROLE ARGS... --password-stdin` on the server's store (the
+/// lawyer id and region are checked against `dialplan`).
+fn add_user(
+    server: &Server,
+    dialplan: &Path,
+    name: &str,
+    role: &str,
+    args: &[&str],
+    password: &str,
+) {
     let mut child = Command::new(HOTLINE)
         .args(["user", "add", name, "--role", role])
         .args(args)
@@ -118,6 +126,8 @@ fn add_user(server: &Server, name: &str, role: &str, args: &[&str], password: &s
         .arg(&server.data_dir)
         .arg("--database-url")
         .arg(format!("sqlite://{}/hotline.db", server.data_dir.display()))
+        .arg("--dialplans")
+        .arg(dialplan)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -274,6 +284,7 @@ fn lawyer_takes_a_call_and_a_supervisor_reviews_it_in_the_browser() {
     ];
     add_user(
         &server,
+        &plan,
         users[0].1,
         "lawyer",
         &["--lawyer", LAWYER_ID, "--name", "赖志明", "--lang", "zh"],
@@ -281,6 +292,7 @@ fn lawyer_takes_a_call_and_a_supervisor_reviews_it_in_the_browser() {
     );
     add_user(
         &server,
+        &plan,
         users[1].1,
         "supervisor",
         &["--name", "王班长", "--lang", "zh"],
@@ -288,6 +300,7 @@ fn lawyer_takes_a_call_and_a_supervisor_reviews_it_in_the_browser() {
     );
     add_user(
         &server,
+        &plan,
         users[2].1,
         "admin",
         &["--name", "Admin", "--lang", "en"],

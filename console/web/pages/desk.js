@@ -43,6 +43,9 @@ export async function render(main) {
       h('span', { class: 'muted' }, ` ${t('since')} ${fmtTime(d.since)}`),
       left !== null && left > 0 ? h('div', { class: 'wrapup', id: 'wrapup-timer' }, t('wrapup_left', { t: fmtSecs(left) })) : null);
     for (const b of buttons.children) b.classList.toggle('current', b.id === `desk-${d.state}`);
+    // wrap-up starts by itself when a call ends; the button only shows (and keeps) it
+    const acw = document.getElementById('desk-after_call_work');
+    if (acw) { acw.disabled = d.state !== 'after_call_work'; acw.title = t('acw_hint'); }
   }
 
   async function setState(state) {
@@ -118,8 +121,14 @@ export async function render(main) {
     if (pop.ticket && pop.ticket.id) return pop.ticket.id;
     const deadline = Date.now() + TICKET_WAIT_MS;
     for (;;) {
-      const c = await get(`/api/calls/${encodeURIComponent(pop.call_id)}`);
-      if (c.ticket_id) { pop.ticket = { id: c.ticket_id }; return c.ticket_id; }
+      let c = null;
+      try {
+        c = await get(`/api/calls/${encodeURIComponent(pop.call_id)}`);
+      } catch (e) {
+        // the call becomes this lawyer's when it is connected and filed: keep waiting
+        if (![403, 404].includes(e.status) || Date.now() > deadline) throw e;
+      }
+      if (c && c.ticket_id) { pop.ticket = { id: c.ticket_id }; return c.ticket_id; }
       if (Date.now() > deadline) throw new Error(t('no_ticket'));
       msg.className = 'muted';
       msg.textContent = t('ticket_pending');

@@ -54,7 +54,7 @@ async function detail(main, id, user, regions) {
     h('dt', {}, t('created')), h('dd', {}, fmtTime(tk.created_at)),
     h('dt', {}, t('due')), h('dd', {}, fmtTime(tk.review_due || tk.assign_due || tk.return_visit_due)),
     tk.red_alert ? [h('dt', {}, t('red_alert')), h('dd', { class: 'bad' }, t('yes'))] : null,
-    (tk.sla_breaches || []).length ? [h('dt', {}, t('sla')), h('dd', { class: 'bad' }, tk.sla_breaches.join(', '))] : null);
+    (tk.sla_breaches || []).length ? [h('dt', {}, t('sla')), h('dd', { class: 'bad' }, tk.sla_breaches.map((b) => `${tc('sla', b.kind || b)} ${b.due ? fmtTime(b.due) : ''}`).join(', '))] : null);
 
   const category = select('category', CATEGORIES.map((c) => [c, tc('cat', c)]), tk.category);
   const outcome = select('outcome', [['', '—'], ...OUTCOMES.map((o) => [o, tc('out', o)])], tk.outcome || '');
