@@ -165,7 +165,7 @@ export async function render(main) {
 
   const offs = [
     onLive('screen_pop', (m) => { showPop(m); }),
-    onLive('desk', (m) => showState({ ...desk, ...m })),
+    onLive('desk', (m) => { showState({ ...desk, ...m }); loadTasks(); loadTickets(); }),
   ];
   timer = setInterval(() => { if (desk && desk.until) showState(desk); }, 1000);
   try { showState(await get('/api/desk')); } catch (e) { fill(stateBox, h('p', { class: 'error' }, e.message)); }

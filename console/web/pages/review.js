@@ -22,7 +22,7 @@ export async function render(main, params, user) {
     h('dt', {}, t('lawyer')), h('dd', {}, call.lawyer_id || '—'),
     h('dt', {}, t('arrived')), h('dd', {}, fmtTime(call.arrived_at)),
     h('dt', {}, t('queue_wait')), h('dd', {}, fmtSecs(call.queue_wait_secs)),
-    h('dt', {}, t('disposition')), h('dd', {}, call.disposition || '—'),
+    h('dt', {}, t('disposition')), h('dd', {}, tc('disp', call.disposition)),
     h('dt', {}, t('survey')), h('dd', {}, call.survey || '—'),
     h('dt', {}, t('ticket')), h('dd', {}, call.ticket_id ? h('a', { href: `#/tickets/${encodeURIComponent(call.ticket_id)}` }, call.ticket_id) : '—'));
 

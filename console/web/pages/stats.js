@@ -44,7 +44,7 @@ export async function render(main) {
       add(t('st_daily_rate'), 'chart-daily', {
         type: 'line',
         data: { labels: ds.map((x) => x.day.slice(5)), datasets: [
-          { label: `${t('st_rate')} %`, data: ds.map((x) => (x.answer_rate === null ? null : Math.round(x.answer_rate * 1000) / 10)), borderColor: COLORS[1], backgroundColor: COLORS[1], yAxisID: 'y', tension: 0.2 },
+          { label: `${t('st_rate')} %`, data: ds.map((x) => (!x.calls || x.answer_rate === null ? null : Math.round(x.answer_rate * 1000) / 10)), borderColor: COLORS[1], backgroundColor: COLORS[1], yAxisID: 'y', spanGaps: true },
           { label: t('st_calls'), data: ds.map((x) => x.calls), borderColor: COLORS[0], backgroundColor: COLORS[0], yAxisID: 'y1', type: 'bar' }] },
         options: { scales: { y: { min: 0, max: 100, position: 'left' }, y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false }, ticks: { precision: 0 } } } },
       }),

@@ -90,7 +90,7 @@ async function detail(main, id, user, regions) {
     card(t('calls'), table([
       { label: t('arrived'), get: (c) => fmtTime(c.arrived_at) },
       { label: t('lawyer'), get: (c) => c.lawyer_id || '—' },
-      { label: t('disposition'), get: (c) => c.disposition || '—' },
+      { label: t('disposition'), get: (c) => tc('disp', c.disposition) },
       { label: '', get: (c) => (staff ? h('a', { href: `#/review/${encodeURIComponent(c.id)}` }, t('review')) : '') },
     ], tk.calls || [])),
     card(t('tasks'), table([
