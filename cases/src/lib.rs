@@ -15,6 +15,7 @@ mod filing;
 mod sla;
 mod tasks;
 mod tickets;
+mod transcripts;
 
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,10 @@ pub use filing::{CallTicket, TicketLink};
 pub use sla::{SlaBreach, SlaKind, SlaReport};
 pub use tasks::{NewTask, SUPERVISORS, Task, TaskKind, TaskStatus};
 pub use tickets::{Category, Ticket, TicketStatus};
+pub use transcripts::{
+    NewTranscript, NewTranscriptAlert, Speaker, TRANSCRIPTION_LEASE_MS, TRANSCRIPTION_MAX_ATTEMPTS,
+    Transcript, TranscriptAlert, TranscriptSegment, TranscriptionJob, TranscriptionStatus,
+};
 
 /// Store failures.
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,7 @@ mod concurrency;
 mod sla;
 mod tasks;
 mod tickets;
+mod transcripts;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
