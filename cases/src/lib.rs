@@ -18,6 +18,7 @@ mod sla;
 mod stats;
 mod tasks;
 mod tickets;
+mod transcripts;
 mod users;
 
 #[cfg(test)]
@@ -43,6 +44,10 @@ pub use stats::{
 };
 pub use tasks::{NewTask, SUPERVISORS, Task, TaskKind, TaskStatus};
 pub use tickets::{Category, Ticket, TicketStatus};
+pub use transcripts::{
+    NewTranscript, NewTranscriptAlert, Speaker, TRANSCRIPTION_LEASE_MS, TRANSCRIPTION_MAX_ATTEMPTS,
+    Transcript, TranscriptAlert, TranscriptSegment, TranscriptionJob, TranscriptionStatus,
+};
 pub use users::{ConsoleSession, ConsoleUser, Role};
 
 /// Store failures.

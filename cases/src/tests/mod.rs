@@ -11,6 +11,7 @@ mod console;
 mod sla;
 mod tasks;
 mod tickets;
+mod transcripts;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
