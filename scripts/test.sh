@@ -57,6 +57,8 @@ if [ "$(cat tests/console/node_modules/.hotline-lock-sha256 2>/dev/null)" != "$c
     (cd tests/console && npm ci --no-audit --no-fund)
     echo "$console_lock" > tests/console/node_modules/.hotline-lock-sha256
 fi
+# the console's vendored front-end libraries are the pinned npm releases (no network needed)
+bash console/web/vendor.sh --check
 
 # PostgreSQL for the store tests (cases/): every store test runs on SQLite and, with
 # HOTLINE_TEST_PG_URL set, on PostgreSQL too. Unless the caller already points it at a server

@@ -371,6 +371,7 @@ fn lawyer_takes_a_call_and_a_supervisor_reviews_it_in_the_browser() {
         "08-stats",
         "09-admin-roster",
         "10-tablet-desk-en",
+        "11-tablet-wallboard",
     ] {
         let path = artifacts.join(format!("{shot}.png"));
         let len = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);

@@ -303,6 +303,11 @@ async function main() {
     await lawyer.waitForSelector('#desk-state-name');
     check((await lawyer.textContent('#nav-desk')) === 'Desk', 'the language switch did not switch to English');
     await shot(lawyer, '10-tablet-desk-en', 'the lawyer desk on a 768x1024 tablet, switched to English');
+    await sup.setViewportSize({ width: 768, height: 1024 });
+    await sup.goto(`${URL_}/#/wallboard`);
+    await sup.waitForSelector('canvas#wb-lawyers-chart');
+    await sup.waitForTimeout(400);
+    await shot(sup, '11-tablet-wallboard', 'the supervisor wallboard on a 768x1024 tablet (after the call)');
   }, lawyer);
 
   current = 'console errors';
