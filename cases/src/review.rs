@@ -134,7 +134,8 @@ impl Store {
         Ok(())
     }
 
-    /// The review queue, newest first, at most `limit` items; `pending_only` leaves out
+    /// The review queue, newest first (calls with a transcript's risk-keyword alert count as
+    /// queued for `red_alert` even if nobody called [`Store::add_to_review_queue`]), at most `limit` items; `pending_only` leaves out
     /// calls already evaluated.
     pub async fn review_queue(
         &self,
@@ -144,7 +145,12 @@ impl Store {
         let rows = sqlx::query(
             "SELECT q.call_id, q.reason, q.added_at, tc.ticket_id, c.region, \
              (SELECT COUNT(*) FROM qa_evaluations e WHERE e.call_id = q.call_id) AS evals \
-             FROM review_queue q JOIN calls c ON c.id = q.call_id \
+             FROM (SELECT call_id, reason, added_at FROM review_queue \
+                   UNION ALL \
+                   SELECT a.call_id, 'red_alert' AS reason, MIN(a.at) AS added_at FROM transcript_alerts a \
+                   WHERE NOT EXISTS (SELECT 1 FROM review_queue r WHERE r.call_id = a.call_id AND r.reason = 'red_alert') \
+                   GROUP BY a.call_id) q \
+             JOIN calls c ON c.id = q.call_id \
              LEFT JOIN ticket_calls tc ON tc.call_id = q.call_id \
              ORDER BY q.added_at DESC, q.call_id LIMIT $1",
         )
@@ -245,5 +251,32 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(qa_from_row).collect()
+    }
+
+    /// The risk-keyword alerts raised on a call, in recording order.
+    pub async fn alerts_of_call(
+        &self,
+        call_id: &str,
+    ) -> Result<Vec<crate::TranscriptAlert>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, call_id, ticket_id, keyword, speaker, offset_ms, excerpt, at FROM transcript_alerts WHERE call_id = $1 ORDER BY offset_ms, id",
+        )
+        .bind(call_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::TranscriptAlert {
+                    id: r.try_get("id")?,
+                    call_id: r.try_get("call_id")?,
+                    ticket_id: r.try_get("ticket_id")?,
+                    keyword: r.try_get("keyword")?,
+                    speaker: parse_col(r, "speaker")?,
+                    offset_ms: r.try_get("offset_ms")?,
+                    excerpt: r.try_get("excerpt")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
     }
 }

@@ -377,15 +377,42 @@ pub fn parse_range(h: &str, len: u64) -> Option<(u64, u64)> {
     (start <= end && start < len).then_some((start, end))
 }
 
-/// `GET /api/calls/{id}/transcript`: until the transcription tables exist, `none`.
+/// `GET /api/calls/{id}/transcript`: where the call's transcription is and, once done, the
+/// dialogue and its risk-keyword alerts. Lawyers get the PII-redacted text; supervisors and
+/// admins the original.
 pub async fn transcript(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let c = visible_call(&state, &auth, &id).await?;
+    let Some(t) = state.store.transcript_of_call(&c.id).await? else {
+        return Ok(Json(json!({
+            "status": "none", "language": c.language, "segments": [], "alerts": [],
+        })));
+    };
+    let redact = !auth.is_supervisor();
+    let segments: Vec<Value> = t
+        .segments
+        .iter()
+        .map(|s| {
+            json!({ "start_ms": s.start_ms, "end_ms": s.end_ms, "speaker": s.speaker.as_str(),
+                    "text": if redact { &s.redacted_text } else { &s.text } })
+        })
+        .collect();
+    let alerts: Vec<Value> = state
+        .store
+        .alerts_of_call(&c.id)
+        .await?
+        .iter()
+        .map(|a| {
+            json!({ "id": a.id, "keyword": a.keyword, "speaker": a.speaker.as_str(),
+                    "offset_ms": a.offset_ms, "excerpt": a.excerpt, "at": a.at })
+        })
+        .collect();
     Ok(Json(json!({
-        "status": "none", "language": c.language, "segments": [], "alerts": [],
+        "status": t.status.as_str(), "language": t.language, "error": t.error,
+        "segments": segments, "alerts": alerts,
     })))
 }
 

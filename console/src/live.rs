@@ -45,6 +45,7 @@ async fn run(state: AppState, auth: Auth, mut socket: WebSocket) {
     let mut last_board = Instant::now() - Duration::from_secs(10);
     let mut last_check = Instant::now();
     let mut dirty = true;
+    let mut alerts = AlertFeed::new();
     loop {
         tokio::select! {
             msg = socket.recv() => match msg {
@@ -71,6 +72,13 @@ async fn run(state: AppState, auth: Auth, mut socket: WebSocket) {
                     }
                 }
                 let due = last_board.elapsed() >= Duration::from_secs(2);
+                if supervisor && due {
+                    for out in alerts.poll(&state, &auth).await {
+                        if socket.send(Message::text(out.to_string())).await.is_err() {
+                            return;
+                        }
+                    }
+                }
                 if supervisor && (due || dirty && last_board.elapsed() >= Duration::from_millis(500)) {
                     last_board = Instant::now();
                     dirty = false;
@@ -85,6 +93,52 @@ async fn run(state: AppState, auth: Auth, mut socket: WebSocket) {
         }
     }
     let _ = socket.send(Message::Close(None)).await;
+}
+
+/// New risk-keyword alerts from the store (raised by any node's transcription worker), for
+/// supervisors: each is sent once per connection, those older than the connection never.
+pub(crate) struct AlertFeed {
+    since: i64,
+    sent: std::collections::HashSet<String>,
+}
+
+impl AlertFeed {
+    pub(crate) fn new() -> AlertFeed {
+        AlertFeed {
+            since: unix_now_ms(),
+            sent: Default::default(),
+        }
+    }
+
+    pub(crate) async fn poll(&mut self, state: &AppState, auth: &Auth) -> Vec<Value> {
+        let Ok(list) = state.store.open_transcript_alerts(self.since).await else {
+            return Vec::new();
+        };
+        let scope = region_scope(auth, &state.center.plan());
+        let mut out = Vec::new();
+        for a in list {
+            if !self.sent.insert(a.id.clone()) {
+                continue;
+            }
+            if scope.is_some() {
+                let region = state
+                    .store
+                    .call(&a.call_id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|c| c.region);
+                if !in_scope(&scope, region.as_deref()) {
+                    continue;
+                }
+            }
+            out.push(
+                json!({ "type": "alert", "id": a.id, "ticket_id": a.ticket_id, "call_id": a.call_id,
+                             "keyword": a.keyword, "excerpt": a.excerpt, "at": a.at }),
+            );
+        }
+        out
+    }
 }
 
 fn changes_board(e: &IvrEvent) -> bool {

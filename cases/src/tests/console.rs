@@ -364,7 +364,59 @@ async fn lists_respect_lawyer_and_region_scope(s: Store) {
     );
 }
 
+async fn transcript_alerts_put_the_call_in_the_review_queue(s: Store) {
+    let none = s.clone().with_review_sample_percent(0);
+    none.record_call_ended(&answered("a", "13800000001", T0, "shicheng", "x"))
+        .await
+        .unwrap();
+    let job = s
+        .enqueue_transcription("a", "/data/a.wav", Some("zh"), T0 + MIN)
+        .await
+        .unwrap();
+    let claimed = s
+        .claim_transcription_job("w", T0 + MIN)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.id, job);
+    let seg = crate::TranscriptSegment {
+        start_ms: 0,
+        end_ms: 1000,
+        speaker: crate::Speaker::Caller,
+        text: "我不想活了".into(),
+        redacted_text: "我不想活了".into(),
+    };
+    let t = crate::NewTranscript {
+        language: Some("zh".into()),
+        segments: vec![seg],
+        alerts: vec![crate::NewTranscriptAlert {
+            keyword: "不想活".into(),
+            speaker: crate::Speaker::Caller,
+            offset_ms: 0,
+            excerpt: "我不想活了".into(),
+        }],
+    };
+    s.finish_transcription(&job, &t, T0 + 2 * MIN)
+        .await
+        .unwrap();
+    let q = s.review_queue(false, 10).await.unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(
+        (q[0].call_id.as_str(), q[0].reason),
+        ("a", ReviewReason::RedAlert)
+    );
+    // queued by hand as well: still one item
+    s.add_to_review_queue("a", ReviewReason::RedAlert, T0 + 3 * MIN)
+        .await
+        .unwrap();
+    assert_eq!(s.review_queue(false, 10).await.unwrap().len(), 1);
+    let alerts = s.alerts_of_call("a").await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].keyword, "不想活");
+}
+
 on_both!(
+    transcript_alerts_put_the_call_in_the_review_queue,
     users_and_sessions,
     review_queue_takes_samples_unsatisfied_and_red_alerts,
     sampling_takes_about_five_percent,

@@ -297,3 +297,74 @@ async fn the_openapi_document_lists_every_route() {
     let (status, _) = h.call("GET", "/api/nothing-here", None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn transcripts_are_redacted_for_lawyers_and_alerts_reach_supervisors() {
+    let h = Harness::new().await;
+    h.file_call("c1", "13800000001", "shicheng", "lai-zhiming", None)
+        .await;
+    let lai = h.login("lai").await;
+    let sup = h.login("sup").await;
+    let (_, v) = h
+        .call("GET", "/api/calls/c1/transcript", Some(&lai), None)
+        .await;
+    assert_eq!(v["status"], "none");
+    let job = h
+        .store
+        .enqueue_transcription("c1", "/nowhere.wav", Some("zh"), 1)
+        .await
+        .unwrap();
+    let (_, v) = h
+        .call("GET", "/api/calls/c1/transcript", Some(&sup), None)
+        .await;
+    assert_eq!(v["status"], "queued");
+    h.store.claim_transcription_job("w", 2).await.unwrap();
+    let seg = hotline_cases::TranscriptSegment {
+        start_ms: 1200,
+        end_ms: 3400,
+        speaker: hotline_cases::Speaker::Caller,
+        text: "我的身份证是110101199003074514".into(),
+        redacted_text: "我的身份证是****".into(),
+    };
+    let t = hotline_cases::NewTranscript {
+        language: Some("zh".into()),
+        segments: vec![seg],
+        alerts: vec![hotline_cases::NewTranscriptAlert {
+            keyword: "身份证".into(),
+            speaker: hotline_cases::Speaker::Caller,
+            offset_ms: 1200,
+            excerpt: "我的身份证是****".into(),
+        }],
+    };
+    let mut feed = crate::live::AlertFeed::new();
+    h.store
+        .finish_transcription(&job, &t, hotline_cases::unix_now_ms() + 1)
+        .await
+        .unwrap();
+    let (_, v) = h
+        .call("GET", "/api/calls/c1/transcript", Some(&lai), None)
+        .await;
+    assert_eq!(v["status"], "done");
+    assert_eq!(v["segments"][0]["text"], "我的身份证是****");
+    assert_eq!(v["segments"][0]["speaker"], "caller");
+    assert_eq!(v["segments"][0]["start_ms"], 1200);
+    let (_, v) = h
+        .call("GET", "/api/calls/c1/transcript", Some(&sup), None)
+        .await;
+    assert_eq!(v["segments"][0]["text"], "我的身份证是110101199003074514");
+    assert_eq!(v["alerts"][0]["keyword"], "身份证");
+
+    let sup_user = h.store.user("sup").await.unwrap().unwrap();
+    let auth = crate::auth::Auth::for_test(sup_user);
+    let sent = feed.poll(&h.state, &auth).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["type"], "alert");
+    assert_eq!(sent[0]["call_id"], "c1");
+    assert!(sent[0]["ticket_id"].is_string());
+    assert!(
+        feed.poll(&h.state, &auth).await.is_empty(),
+        "each alert once"
+    );
+    let (_, v) = h.call("GET", "/api/review-queue", Some(&sup), None).await;
+    assert_eq!(v["items"][0]["reason"], "red_alert");
+}
