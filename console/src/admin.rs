@@ -146,34 +146,50 @@ pub async fn delete_user(
     Ok(Json(json!({ "ok": true })))
 }
 
-/// `GET /api/admin/roster`.
-pub async fn roster(State(s): State<AppState>) -> ApiResult<Json<Value>> {
-    let path = s.center.plan().dir.join("roster.toml");
+/// The dialplan files an admin may edit from the console (prompts and the flow stay with
+/// the operators' tools).
+pub const EDITABLE: &[&str] = &[
+    "roster.toml",
+    "hierarchy.toml",
+    "regions.toml",
+    "hours.toml",
+];
+
+fn editable(file: &str) -> ApiResult<&'static str> {
+    EDITABLE
+        .iter()
+        .copied()
+        .find(|f| *f == file)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "{file} is not editable here ({})",
+                EDITABLE.join(", ")
+            ))
+        })
+}
+
+async fn read_file(s: &AppState, file: &str) -> ApiResult<Json<Value>> {
+    let path = s.center.plan().dir.join(file);
     let toml = tokio::fs::read_to_string(&path)
         .await
         .map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
-    Ok(Json(json!({ "toml": toml })))
+    Ok(Json(json!({ "file": file, "toml": toml })))
 }
 
-/// `PUT /api/admin/roster` body.
-#[derive(Deserialize)]
-pub struct RosterBody {
-    toml: String,
-}
-
-/// `PUT /api/admin/roster`.
-pub async fn put_roster(
-    State(s): State<AppState>,
-    auth: Auth,
-    Json(b): Json<RosterBody>,
+/// Checks `text` as the new `file` of the running dialplan and, if the whole dialplan still
+/// loads, replaces the file atomically (write then rename).
+async fn write_file(
+    s: &AppState,
+    auth: &Auth,
+    file: &'static str,
+    text: String,
 ) -> ApiResult<Json<Value>> {
     let dir = s.center.plan().dir.clone();
-    let text = b.toml;
     let _edit = s.roster_edit.lock().await;
     let problems = tokio::task::spawn_blocking({
         let dir = dir.clone();
         let text = text.clone();
-        move || check_roster(&dir, &text)
+        move || check_edit(&dir, file, &text)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
@@ -181,24 +197,61 @@ pub async fn put_roster(
     if !problems.is_empty() {
         return Err(ApiError::Invalid {
             message: format!(
-                "the roster has {} problem(s); nothing was changed",
+                "{file} has {} problem(s); nothing was changed",
                 problems.len()
             ),
             problems,
         });
     }
-    let tmp = dir.join(".roster.toml.new");
+    let tmp = dir.join(format!(".{file}.new"));
     std::fs::write(&tmp, &text).map_err(|e| ApiError::Internal(e.to_string()))?;
-    std::fs::rename(&tmp, dir.join("roster.toml"))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    tracing::info!(by = %auth.user.username, "roster.toml replaced from the console");
+    std::fs::rename(&tmp, dir.join(file)).map_err(|e| ApiError::Internal(e.to_string()))?;
+    tracing::info!(by = %auth.user.username, file, "dialplan file replaced from the console");
     Ok(Json(json!({ "ok": true })))
 }
 
-/// Loads the dialplan in `dir` with `roster` as its roster.toml from a temporary copy
-/// (files copied, subdirectories such as prompts/ linked) and returns the problems as
-/// `file:line: message` with paths relative to the dialplan directory.
-pub fn check_roster(dir: &Path, roster: &str) -> Result<Vec<String>, String> {
+/// `GET /api/admin/roster`.
+pub async fn roster(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    read_file(&s, "roster.toml").await
+}
+
+/// `PUT /api/admin/roster` and `PUT /api/admin/dialplan/{file}` body.
+#[derive(Deserialize)]
+pub struct FileBody {
+    toml: String,
+}
+
+/// `PUT /api/admin/roster`.
+pub async fn put_roster(
+    State(s): State<AppState>,
+    auth: Auth,
+    Json(b): Json<FileBody>,
+) -> ApiResult<Json<Value>> {
+    write_file(&s, &auth, "roster.toml", b.toml).await
+}
+
+/// `GET /api/admin/dialplan/{file}`.
+pub async fn dialplan_file(
+    State(s): State<AppState>,
+    UrlPath(file): UrlPath<String>,
+) -> ApiResult<Json<Value>> {
+    read_file(&s, editable(&file)?).await
+}
+
+/// `PUT /api/admin/dialplan/{file}`.
+pub async fn put_dialplan_file(
+    State(s): State<AppState>,
+    auth: Auth,
+    UrlPath(file): UrlPath<String>,
+    Json(b): Json<FileBody>,
+) -> ApiResult<Json<Value>> {
+    write_file(&s, &auth, editable(&file)?, b.toml).await
+}
+
+/// Loads the dialplan in `dir` with `text` as its `file` from a temporary copy (files copied,
+/// subdirectories such as prompts/ linked) and returns the problems as `file:line: message`
+/// with paths relative to the dialplan directory: what `hotline dialplan check` would say.
+pub fn check_edit(dir: &Path, file: &str, text: &str) -> Result<Vec<String>, String> {
     let tmp = temp_dir();
     std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
     let result = (|| {
@@ -214,7 +267,7 @@ pub fn check_roster(dir: &Path, roster: &str) -> Result<Vec<String>, String> {
                 std::fs::copy(&path, &target).map_err(|e| e.to_string())?;
             }
         }
-        std::fs::write(tmp.join("roster.toml"), roster).map_err(|e| e.to_string())?;
+        std::fs::write(tmp.join(file), text).map_err(|e| e.to_string())?;
         Ok(match hotline_ivr::load(&tmp) {
             Ok(_) => Vec::new(),
             Err(problems) => problems

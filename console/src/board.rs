@@ -250,6 +250,15 @@ pub async fn wallboard_body(state: &AppState, auth: &Auth) -> ApiResult<Value> {
     .map(|s| (s, 0))
     .collect();
     for l in plan.roster.lawyers() {
+        let serves_scope = scope.is_none()
+            || plan
+                .roster
+                .shifts()
+                .iter()
+                .any(|s| s.lawyer == l.id && in_scope(&scope, Some(s.region.as_str())));
+        if !serves_scope {
+            continue;
+        }
         let st = board
             .lawyers
             .get(&l.id)

@@ -158,6 +158,10 @@ pub fn router(state: AppState) -> Router {
             "/api/admin/roster",
             get(admin::roster).put(admin::put_roster),
         )
+        .route(
+            "/api/admin/dialplan/{file}",
+            get(admin::dialplan_file).put(admin::put_dialplan_file),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::guard,

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use hotline_cases::{CallTicket, Category, Role, unix_now_ms};
 use hotline_ivr::IvrEvent;
 use serde_json::{Value, json};
@@ -20,6 +21,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::board::{in_scope, region_scope, state_fields, wallboard_body};
 use crate::center::LiveEvent;
+use crate::error::ApiError;
 
 /// What a connection has gathered about one call in progress.
 #[derive(Debug, Default, Clone)]
@@ -31,8 +33,22 @@ struct CallInfo {
     queued_at: Option<i64>,
 }
 
-/// `GET /api/live`.
-pub async fn live(State(state): State<AppState>, auth: Auth, ws: WebSocketUpgrade) -> Response {
+/// `GET /api/live`. A browser's cross-site WebSocket carries no `SameSite=Strict` cookie
+/// anyway; an `Origin` naming another host is refused as well.
+pub async fn live(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok());
+    if let (Some(origin), Some(host)) = (origin, host) {
+        let origin_host = origin.split("://").nth(1).unwrap_or(origin);
+        if origin_host != host {
+            return ApiError::Forbidden("cross-origin WebSocket refused".into()).into_response();
+        }
+    }
     ws.on_upgrade(move |socket| run(state, auth, socket))
 }
 

@@ -254,6 +254,20 @@ pub const ROUTES: &[RouteSpec] = &[
         "admin",
         "Replace roster.toml after the dialplan check."
     ),
+    r!(
+        "GET",
+        "/api/admin/dialplan/{file}",
+        A,
+        "admin",
+        "roster.toml, hierarchy.toml, regions.toml or hours.toml as text."
+    ),
+    r!(
+        "PUT",
+        "/api/admin/dialplan/{file}",
+        A,
+        "admin",
+        "Replace one of those files after the dialplan check."
+    ),
 ];
 
 /// The rule for a matched route.

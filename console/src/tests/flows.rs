@@ -368,3 +368,53 @@ async fn transcripts_are_redacted_for_lawyers_and_alerts_reach_supervisors() {
     let (_, v) = h.call("GET", "/api/review-queue", Some(&sup), None).await;
     assert_eq!(v["items"][0]["reason"], "red_alert");
 }
+
+#[tokio::test]
+async fn other_dialplan_files_are_checked_the_same_way() {
+    let h = Harness::new().await;
+    let admin = h.login("admin").await;
+    let (status, v) = h
+        .call(
+            "GET",
+            "/api/admin/dialplan/hierarchy.toml",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let text = v["toml"].as_str().unwrap().to_owned();
+    // an orphan region: its parent does not exist
+    let broken = format!(
+        "{text}\n[[region]]\nid = \"orphan\"\nlevel = \"county\"\nparent = \"nowhere\"\nzh = \"无\"\nen = \"None\"\n"
+    );
+    let (status, v) = h
+        .call(
+            "PUT",
+            "/api/admin/dialplan/hierarchy.toml",
+            Some(&admin),
+            Some(json!({ "toml": broken })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().starts_with("hierarchy.toml:")),
+        "{v}"
+    );
+    let (status, _) = h
+        .call("GET", "/api/admin/dialplan/12348.toml", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = h
+        .call(
+            "GET",
+            "/api/admin/dialplan/..%2Fetc%2Fpasswd",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
