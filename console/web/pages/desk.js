@@ -102,6 +102,7 @@ export async function render(main) {
         if (outcome.value) body.outcome = outcome.value;
         if (note.value.trim()) body.note = note.value.trim();
         const saved = await patch(`/api/tickets/${encodeURIComponent(id)}`, body);
+        pop.ticket = saved; // shown again as saved when the desk is drawn anew
         fill(msg, h('span', { class: 'ok', id: 'ticket-saved' }, `${t('ticket_saved')}: ${saved.number || saved.id}`));
         document.getElementById('ticket-number').textContent = saved.number || saved.id;
         note.value = '';
@@ -165,7 +166,12 @@ export async function render(main) {
 
   const offs = [
     onLive('screen_pop', (m) => { showPop(m); }),
-    onLive('desk', (m) => { showState({ ...desk, ...m }); loadTasks(); loadTickets(); }),
+    onLive('desk', (m) => {
+      // a change without its start time started now
+      showState({ ...desk, ...m, since: m.since || (desk && desk.state === m.state ? desk.since : Date.now()) });
+      loadTasks();
+      loadTickets();
+    }),
   ];
   timer = setInterval(() => { if (desk && desk.until) showState(desk); }, 1000);
   try { showState(await get('/api/desk')); } catch (e) { fill(stateBox, h('p', { class: 'error' }, e.message)); }
