@@ -1,7 +1,8 @@
 // Administration: users (add with a role, lawyer link and region scope; delete), the lawyers
-// from the roster with their live state, and the roster editor. A roster edit is checked by
-// the server with the same checker as `hotline dialplan check`; its file:line problems are
-// listed and the running roster stays until the edit checks.
+// from the roster with their live state, the regions, and an editor for the dialplan files an
+// admin may change (roster, hierarchy, regions, hours). An edit is checked by the server with
+// the same checker as `hotline dialplan check`; its file:line problems are listed and the
+// running plan stays until the edit checks.
 import { get, post, put, del } from '../api.js';
 import { t, tc } from '../i18n.js';
 import { h, fill, card, table, fmtTime, toast, field, select } from '../ui.js';
@@ -67,18 +68,26 @@ export async function render(main, params, user) {
     } catch (e) { fill(lawyers, h('p', { class: 'error' }, e.message)); }
   }
 
+  // the dialplan files an admin may edit: the roster (lawyers, shifts), the region hierarchy,
+  // the number-to-region table and the opening hours
+  const FILES = ['roster.toml', 'hierarchy.toml', 'regions.toml', 'hours.toml'];
+  const fileSel = select('file', FILES.map((f) => [f, f]), 'roster.toml');
+  fileSel.id = 'dialplan-file';
+  const filePath = () => `/api/admin/dialplan/${encodeURIComponent(fileSel.value)}`;
   async function loadRoster() {
-    try { roster.value = (await get('/api/admin/roster')).toml; } catch (e) { fill(problems, h('p', { class: 'error' }, e.message)); }
+    fill(problems);
+    try { roster.value = (await get(filePath())).toml; } catch (e) { fill(problems, h('p', { class: 'error' }, e.message)); }
   }
+  fileSel.addEventListener('change', loadRoster);
   const saveRoster = h('button', { type: 'button', class: 'primary', id: 'roster-save', onclick: async () => {
     fill(problems);
     try {
-      await put('/api/admin/roster', { toml: roster.value });
-      fill(problems, h('p', { class: 'ok' }, t('ad_roster_saved')));
+      await put(filePath(), { toml: roster.value });
+      fill(problems, h('p', { class: 'ok' }, t('ad_file_saved', { f: fileSel.value })));
       loadLawyers();
     } catch (e) {
       const list = (e.body && e.body.problems) || [];
-      fill(problems, h('p', { class: 'error' }, list.length ? t('ad_problems') : e.message),
+      fill(problems, h('p', { class: 'error' }, list.length ? t('ad_file_problems', { f: fileSel.value }) : e.message),
         list.length ? h('ul', { class: 'problems' }, list.map((p) => h('li', {}, h('code', {}, p)))) : null);
     }
   } }, t('ad_save_roster'));
@@ -86,7 +95,7 @@ export async function render(main, params, user) {
   fill(main, h('div', { class: 'grid two' },
     card(t('ad_users'), users, h('h3', {}, t('ad_add_user')), addForm),
     card(t('ad_lawyers'), lawyers, h('h3', {}, t('regions')), regionsBox),
-    h('section', { class: 'card wide' }, h('h2', {}, t('ad_roster')), roster, saveRoster, problems)));
+    h('section', { class: 'card wide' }, h('h2', {}, t('ad_dialplan')), h('div', { class: 'filters' }, field(t('ad_file'), fileSel)), roster, saveRoster, problems)));
   loadUsers();
   loadLawyers();
   loadRegions(user).then((m) => fill(regionsBox, table([
