@@ -175,6 +175,32 @@ mod tests {
         assert_eq!(c.sip_listen, "127.0.0.1:5080".parse().unwrap());
         assert_eq!(c.rtp_ports, (30000, 30010));
         assert_eq!(c.database_url, "sqlite://data/hotline.db");
+        assert!(!c.cookie_secure, "off by default (http://localhost)");
+    }
+
+    #[test]
+    fn cookie_secure_from_the_flag_or_the_file() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        let on = Cli::try_parse_from(["hotline", "--cookie-secure"]).unwrap();
+        assert_eq!(on.args.cookie_secure, Some(true));
+        let off = Cli::try_parse_from(["hotline", "--cookie-secure=false"]).unwrap();
+        assert_eq!(off.args.cookie_secure, Some(false));
+        let dir = std::env::temp_dir().join(format!("hotline-cfg-cookie-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("hotline.toml");
+        std::fs::write(&file, "cookie_secure = true\n").unwrap();
+        let c = ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert!(c.cookie_secure);
     }
 
     #[test]
