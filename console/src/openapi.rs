@@ -6,6 +6,41 @@ use serde_json::{Map, Value, json};
 
 use crate::routes::ROUTES;
 
+/// The query parameters a route reads.
+fn query_params(method: &str, path: &str) -> &'static [&'static str] {
+    match (method, path) {
+        ("GET", "/api/tickets") => &["status", "caller", "mine", "limit", "offset"],
+        ("GET", "/api/calls") => &["from", "to", "limit"],
+        ("GET", "/api/tasks") => &["kind", "status", "mine"],
+        ("GET", "/api/stats/hourly") => &["day"],
+        ("GET", "/api/stats/daily" | "/api/stats/categories" | "/api/stats/regions") => &["days"],
+        _ => &[],
+    }
+}
+
+/// An example request body of a route (what the handler reads).
+fn request_example(method: &str, path: &str) -> Option<Value> {
+    Some(match (method, path) {
+        ("POST", "/api/login") => json!({ "username": "lai", "password": "..." }),
+        ("POST", "/api/desk/state") => json!({ "state": "ready" }),
+        ("PATCH", "/api/tickets/{id}") => {
+            json!({ "category": "legal_aid", "note": "...", "outcome": "advised", "status": "in_progress" })
+        }
+        ("POST", "/api/tickets/{id}/assign") => json!({ "lawyer_id": "lai-zhiming" }),
+        ("POST", "/api/tasks/{id}/assign") => json!({ "to": "lai-zhiming" }),
+        ("POST", "/api/calls/{id}/qa") => {
+            json!({ "answers": { "greeting": 5, "legal_accuracy": 4 }, "comment": "..." })
+        }
+        ("POST", "/api/users") => {
+            json!({ "username": "wang", "password": "at least 10 characters", "role": "supervisor", "lawyer_id": null, "region": "shicheng", "name": "王", "lang": "zh" })
+        }
+        ("PUT", "/api/admin/roster" | "/api/admin/dialplan/{file}") => {
+            json!({ "toml": "[[lawyer]]\n..." })
+        }
+        _ => return None,
+    })
+}
+
 /// The OpenAPI document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -16,6 +51,9 @@ pub fn document() -> Value {
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .chain(query_params(r.method, r.path).iter().map(|name| {
+                json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" } })
+            }))
             .collect();
         let mut responses = json!({
             "200": { "description": "OK (JSON unless stated)" },
@@ -38,8 +76,9 @@ pub fn document() -> Value {
         if !r.roles.is_empty() {
             op["security"] = json!([{ "session": [] }]);
         }
-        if matches!(r.method, "POST" | "PUT" | "PATCH") {
-            op["requestBody"] = json!({ "required": false, "content": { "application/json": { "schema": { "type": "object" } } } });
+        if let Some(example) = request_example(r.method, r.path) {
+            op["requestBody"] = json!({ "required": true, "content": { "application/json": {
+                "schema": { "type": "object" }, "example": example } } });
         }
         let entry = paths
             .entry(r.path.to_owned())

@@ -294,6 +294,28 @@ async fn the_openapi_document_lists_every_route() {
             r.path
         );
     }
+    // every route that reads a JSON body documents it
+    for (m, p) in [
+        ("post", "/api/login"),
+        ("patch", "/api/tickets/{id}"),
+        ("post", "/api/calls/{id}/qa"),
+        ("put", "/api/admin/roster"),
+        ("post", "/api/users"),
+        ("post", "/api/desk/state"),
+    ] {
+        assert!(
+            doc["paths"][p][m]["requestBody"]["content"]["application/json"]["example"].is_object(),
+            "{m} {p}"
+        );
+    }
+    let params = doc["paths"]["/api/tickets"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert!(
+        params
+            .iter()
+            .any(|p| p["name"] == "status" && p["in"] == "query")
+    );
     let (status, _) = h.call("GET", "/api/nothing-here", None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
