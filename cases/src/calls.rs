@@ -371,8 +371,8 @@ async fn end_call(
         at: end.ended_at,
     };
     let ticket = filing::file_call(conn, node, &call).await?;
-    if end.answered_at.is_some() && review::sampled(sample_percent) {
-        review::enqueue(conn, &end.call_id, ReviewReason::Sample, end.ended_at).await?;
+    if end.answered_at.is_some() {
+        review::sample_answered_call(conn, &end.call_id, sample_percent, end.ended_at).await?;
     }
 
     let wants_callback = end.callback

@@ -1,6 +1,7 @@
 //! Quality review: the queue of calls a supervisor should listen to, and the QA evaluations
 //! they file. The queue is fed when a call is filed at hangup ([`Store::record_call_ended`]):
-//! a random sample of answered calls (at least [`DEFAULT_SAMPLE_PERCENT`] %), every call with
+//! a random sample of answered calls (at least [`DEFAULT_SAMPLE_PERCENT`] % of each Beijing
+//! day's answered calls, topped up when chance falls short), every call with
 //! an "unsatisfied" survey answer, and, through [`Store::add_to_review_queue`], every call the
 //! transcription side raises a red alert on.
 
@@ -94,13 +95,45 @@ pub(crate) async fn enqueue(
     Ok(())
 }
 
-/// A fair coin that comes up with probability `percent` %: random bits from the OS-seeded
+/// A coin that comes up with probability `percent` %: random bits from the OS-seeded
 /// hasher, like [`crate::new_id`].
-pub(crate) fn sampled(percent: u32) -> bool {
+fn coin(percent: u32) -> bool {
     use std::hash::{BuildHasher, Hasher, RandomState};
     let mut h = RandomState::new().build_hasher();
     h.write_i64(crate::unix_now_ms());
     (h.finish() % 100) < u64::from(percent.min(100))
+}
+
+/// Samples an answered call (already stored) into the review queue: at random with
+/// probability `percent` %, and always when the Beijing day's samples have fallen below
+/// `percent` % of its answered calls, so every day reaches the share whatever the dice do.
+pub(crate) async fn sample_answered_call(
+    conn: &mut AnyConnection,
+    call_id: &str,
+    percent: u32,
+    now: i64,
+) -> Result<(), StoreError> {
+    if percent == 0 {
+        return Ok(());
+    }
+    let day = crate::beijing_day_start(crate::beijing_day(now));
+    let answered: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM calls WHERE arrived_at >= $1 AND answered_at IS NOT NULL",
+    )
+    .bind(day)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    let samples: i64 =
+        sqlx::query("SELECT COUNT(*) FROM review_queue WHERE reason = 'sample' AND added_at >= $1")
+            .bind(day)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+    if samples * 100 < answered * i64::from(percent) || coin(percent) {
+        enqueue(conn, call_id, ReviewReason::Sample, now).await?;
+    }
+    Ok(())
 }
 
 const QA_COLUMNS: &str = "id, call_id, ticket_id, evaluator, answers, comment, score, created_at";
