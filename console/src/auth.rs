@@ -291,10 +291,9 @@ pub async fn login(
     } else {
         ""
     };
-    let cookie = format!(
-        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
-        SESSION_IDLE_MS / 1000
-    );
+    // A browser-session cookie: the store ends the session after 12 h idle (a fixed Max-Age
+    // would log out a lawyer who is active at the 12th hour).
+    let cookie = format!("{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/{secure}");
     let mut resp = Json(me_body(&user, &csrf)).into_response();
     resp.headers_mut().insert(
         SET_COOKIE,
