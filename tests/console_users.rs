@@ -105,10 +105,31 @@ fn first_start_explains_the_first_admin_and_users_log_in() {
     );
     assert!(ok, "{err}");
 
-    let resp = post_json(
+    let mut child = Command::new(HOTLINE)
+        .args(["user", "passwd", "lai", "--password-stdin", "--data-dir"])
+        .arg(&server.data_dir)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "the lawyer's new password").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let old = post_json(
         server.http_port,
         "/api/login",
         r#"{"username":"lai","password":"the lawyer's long password"}"#,
+    );
+    assert!(old.starts_with("HTTP/1.1 401"), "{old}");
+
+    let resp = post_json(
+        server.http_port,
+        "/api/login",
+        r#"{"username":"lai","password":"the lawyer's new password"}"#,
     );
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     let cookie = resp
@@ -135,7 +156,7 @@ fn first_start_explains_the_first_admin_and_users_log_in() {
     );
     assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
     assert!(
-        !server.log().contains("the lawyer's long password"),
+        !server.log().contains("the lawyer's"),
         "a password reached the log"
     );
 }

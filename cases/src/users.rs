@@ -149,6 +149,27 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Replaces a user's password hash and ends their sessions (a reset locks out whoever
+    /// knew the old password); `false` if there is no such user.
+    pub async fn set_user_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE console_users SET password_hash = $2 WHERE username = $1")
+            .bind(username)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM console_sessions WHERE username = $1")
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Opens a session valid for `ttl_ms` of inactivity.
     pub async fn create_session(
         &self,

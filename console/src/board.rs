@@ -74,15 +74,15 @@ pub struct DeskBody {
     state: &'static str,
     since: Option<i64>,
     until: Option<i64>,
+    /// Whether the lawyer's phone is registered (only registered phones are rung).
+    registered: bool,
 }
 
 fn desk_body(state: &AppState, lawyer: &str) -> DeskBody {
     let board = state.center.board();
     let id = LawyerId::new(lawyer);
-    let s = board
-        .lawyers
-        .get(&id)
-        .map_or(LawyerState::LoggedOut, |e| e.state);
+    let entry = board.lawyers.get(&id);
+    let s = entry.map_or(LawyerState::LoggedOut, |e| e.state);
     let (name, since, until) = state_fields(&s);
     let plan = state.center.plan();
     DeskBody {
@@ -95,6 +95,7 @@ fn desk_body(state: &AppState, lawyer: &str) -> DeskBody {
         state: name,
         since,
         until,
+        registered: entry.is_some_and(|e| e.registered),
     }
 }
 

@@ -83,6 +83,19 @@ async fn users_and_sessions(s: Store) {
     );
     assert!(s.session("unknown", T0, ttl).await.unwrap().is_none());
 
+    assert!(s.set_user_password("lai", "new-hash").await.unwrap());
+    assert!(!s.set_user_password("ghost", "x").await.unwrap());
+    assert_eq!(
+        s.user("lai").await.unwrap().unwrap().password_hash,
+        "new-hash"
+    );
+    assert!(
+        s.session("h1", T0 + 2 * HOUR_MS, ttl)
+            .await
+            .unwrap()
+            .is_none(),
+        "reset ends sessions"
+    );
     s.create_session("h2", "lai", "csrf2", T0, ttl)
         .await
         .unwrap();
