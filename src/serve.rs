@@ -68,6 +68,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     first_start_hint(&store, &config).await;
     tokio::spawn(purge_sessions(store.clone()));
+    tokio::spawn(sla_sweep(store.clone()));
     tokio::spawn(publish_media_stats(media_stats, stats.clone()));
     let handler_task = tokio::spawn(handler.run(events));
 
@@ -110,6 +111,23 @@ async fn first_start_hint(store: &Store, config: &Config) {
         ),
         Ok(_) => {}
         Err(e) => warn!(error = %e, "could not count console users"),
+    }
+}
+
+/// Flags missed SLA deadlines (review, assignment, return visit) once a minute, for the
+/// wallboard and the tickets; each breach is flagged and logged once, whichever node runs it.
+async fn sla_sweep(store: Store) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        match store.sla_breaches(hotline_cases::unix_now_ms()).await {
+            Ok(report) => {
+                for b in &report.newly_flagged {
+                    warn!(ticket = %b.number, kind = %b.kind, "SLA deadline missed");
+                }
+            }
+            Err(e) => warn!(error = %e, "SLA sweep failed"),
+        }
     }
 }
 
