@@ -11,6 +11,7 @@ use hotline_cases::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -319,10 +320,14 @@ pub async fn recording(
     let path = c
         .recording_path
         .ok_or_else(|| ApiError::NotFound("this call has no recording".into()))?;
-    let data = tokio::fs::read(&path)
+    let mut file = tokio::fs::File::open(&path)
         .await
         .map_err(|_| ApiError::NotFound("the recording file is missing".into()))?;
-    let len = data.len() as u64;
+    let len = file
+        .metadata()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .len();
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let base = |status| {
         Response::builder()
@@ -331,24 +336,45 @@ pub async fn recording(
             .header(header::ACCEPT_RANGES, "bytes")
             .header(header::CACHE_CONTROL, "private, no-store")
     };
-    let Some(range) = range else {
-        return base(StatusCode::OK)
-            .header(header::CONTENT_LENGTH, len)
-            .body(Body::from(data))
-            .map_err(|e| ApiError::Internal(e.to_string()));
+    let (status, start, end) = match range {
+        None => (StatusCode::OK, 0, len.saturating_sub(1)),
+        Some(r) => match parse_range(r, len) {
+            Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end),
+            None => {
+                return Ok((
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+                )
+                    .into_response());
+            }
+        },
     };
-    match parse_range(range, len) {
-        Some((start, end)) => base(StatusCode::PARTIAL_CONTENT)
-            .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"))
-            .header(header::CONTENT_LENGTH, end - start + 1)
-            .body(Body::from(data[start as usize..=end as usize].to_vec()))
-            .map_err(|e| ApiError::Internal(e.to_string())),
-        None => Ok((
-            StatusCode::RANGE_NOT_SATISFIABLE,
-            [(header::CONTENT_RANGE, format!("bytes */{len}"))],
-        )
-            .into_response()),
+    let count = if len == 0 { 0 } else { end - start + 1 };
+    file.seek(std::io::SeekFrom::Start(start))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut builder = base(status).header(header::CONTENT_LENGTH, count);
+    if status == StatusCode::PARTIAL_CONTENT {
+        builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"));
     }
+    builder
+        .body(Body::from_stream(file_chunks(file.take(count))))
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// A file's bytes as a stream of 64 KiB chunks (a long recording is never read whole).
+fn file_chunks(
+    reader: tokio::io::Take<tokio::fs::File>,
+) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send {
+    futures_util::stream::try_unfold(reader, |mut r| async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = r.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.truncate(n);
+        Ok(Some((buf, r)))
+    })
 }
 
 /// Parses a single `bytes=` range into inclusive offsets within `len`.

@@ -126,7 +126,7 @@ async fn lawyers_see_their_own_and_supervisors_their_regions() {
 async fn recordings_are_served_with_ranges() {
     let h = Harness::new().await;
     let wav = h.dir.join("rec.wav");
-    let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(&wav, &data).unwrap();
     h.file_call("c1", "13800000001", "shicheng", "lai-zhiming", Some(&wav))
         .await;
@@ -143,7 +143,7 @@ async fn recordings_are_served_with_ranges() {
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "audio/wav");
     assert_eq!(
-        axum::body::to_bytes(resp.into_body(), 1 << 20)
+        axum::body::to_bytes(resp.into_body(), 1 << 22)
             .await
             .unwrap(),
         data
@@ -155,9 +155,9 @@ async fn recordings_are_served_with_ranges() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
-    assert_eq!(resp.headers()["content-range"], "bytes 100-199/1000");
+    assert_eq!(resp.headers()["content-range"], "bytes 100-199/200000");
     assert_eq!(
-        axum::body::to_bytes(resp.into_body(), 1 << 20)
+        axum::body::to_bytes(resp.into_body(), 1 << 22)
             .await
             .unwrap(),
         data[100..200]
@@ -165,7 +165,20 @@ async fn recordings_are_served_with_ranges() {
     let resp = h
         .app
         .clone()
-        .oneshot(req(Some("bytes=5000-")))
+        .oneshot(req(Some("bytes=70000-")))
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-range"], "bytes 70000-199999/200000");
+    assert_eq!(
+        axum::body::to_bytes(resp.into_body(), 1 << 22)
+            .await
+            .unwrap(),
+        data[70000..]
+    );
+    let resp = h
+        .app
+        .clone()
+        .oneshot(req(Some("bytes=300000-")))
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE);
