@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::{Auth, hash_password};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiResult};
 
 /// Shortest password accepted for a console user.
 pub const MIN_PASSWORD_LEN: usize = 10;
@@ -116,7 +116,7 @@ pub fn prepare_user(u: NewUser, plan: &hotline_ivr::Dialplan) -> Result<ConsoleU
 pub async fn add_user(
     State(s): State<AppState>,
     auth: Auth,
-    Json(u): Json<NewUser>,
+    ApiJson(u): ApiJson<NewUser>,
 ) -> ApiResult<Json<Value>> {
     let plan = s.center.plan();
     let user = tokio::task::spawn_blocking(move || prepare_user(u, &plan))
@@ -225,7 +225,7 @@ pub struct FileBody {
 pub async fn put_roster(
     State(s): State<AppState>,
     auth: Auth,
-    Json(b): Json<FileBody>,
+    ApiJson(b): ApiJson<FileBody>,
 ) -> ApiResult<Json<Value>> {
     write_file(&s, &auth, "roster.toml", b.toml).await
 }
@@ -243,7 +243,7 @@ pub async fn put_dialplan_file(
     State(s): State<AppState>,
     auth: Auth,
     UrlPath(file): UrlPath<String>,
-    Json(b): Json<FileBody>,
+    ApiJson(b): ApiJson<FileBody>,
 ) -> ApiResult<Json<Value>> {
     write_file(&s, &auth, editable(&file)?, b.toml).await
 }

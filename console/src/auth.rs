@@ -19,7 +19,7 @@ use hotline_cases::{ConsoleUser, Role, unix_now_ms};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::{AppState, routes};
 
 /// The session cookie's name.
@@ -251,7 +251,7 @@ fn me_body(u: &ConsoleUser, csrf: &str) -> MeBody {
 /// `POST /api/login`.
 pub async fn login(
     State(state): State<AppState>,
-    Json(body): Json<LoginBody>,
+    ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
     let name = body.username.trim().to_owned();
     if state.limiter.blocked(&name) {

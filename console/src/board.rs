@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiResult};
 
 /// The regions a user may see: `None` = all (admins, unscoped supervisors); a supervisor
 /// gets their region and every region below it in the hierarchy.
@@ -115,7 +115,7 @@ pub struct SetState {
 pub async fn set_desk_state(
     State(state): State<AppState>,
     auth: Auth,
-    Json(body): Json<SetState>,
+    ApiJson(body): ApiJson<SetState>,
 ) -> ApiResult<Json<DeskBody>> {
     let lawyer = auth.lawyer_id()?.to_owned();
     let id = LawyerId::new(lawyer.clone());

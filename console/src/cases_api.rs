@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hotline_cases::{
@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::board::{in_scope, region_scope};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::json;
 
 /// `GET /api/tickets` query.
@@ -33,7 +33,7 @@ pub struct TicketQuery {
 pub async fn list_tickets(
     State(state): State<AppState>,
     auth: Auth,
-    Query(q): Query<TicketQuery>,
+    ApiQuery(q): ApiQuery<TicketQuery>,
 ) -> ApiResult<Json<Value>> {
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
         s.parse::<TicketStatus>()?;
@@ -150,7 +150,7 @@ pub async fn patch_ticket(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    Json(p): Json<TicketPatch>,
+    ApiJson(p): ApiJson<TicketPatch>,
 ) -> ApiResult<Json<Value>> {
     let mut t = visible_ticket(&state, &auth, &id).await?;
     let actor = auth.user.username.clone();
@@ -194,7 +194,7 @@ pub async fn assign_ticket(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    Json(b): Json<AssignTicket>,
+    ApiJson(b): ApiJson<AssignTicket>,
 ) -> ApiResult<Json<Value>> {
     visible_ticket(&state, &auth, &id).await?;
     let lawyer = hotline_ivr::LawyerId::new(b.lawyer_id.trim());
@@ -236,7 +236,7 @@ pub struct CallQuery {
 pub async fn list_calls(
     State(state): State<AppState>,
     auth: Auth,
-    Query(q): Query<CallQuery>,
+    ApiQuery(q): ApiQuery<CallQuery>,
 ) -> ApiResult<Json<Value>> {
     let now = unix_now_ms();
     let mut f = CallFilter {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use axum::Json;
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::{Path as UrlPath, State};
 use hotline_cases::{beijing_day, beijing_day_start, unix_now_ms};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::board::{in_scope, region_scope};
 use crate::cases_api::visible_call;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 
 /// One QA question.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -145,7 +145,7 @@ fn last_days(days: Option<i64>) -> ApiResult<(i64, i64)> {
 pub async fn hourly(
     State(s): State<AppState>,
     auth: Auth,
-    Query(q): Query<StatsQuery>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> ApiResult<Json<Value>> {
     let start = match q.day.as_deref() {
         Some(d) => parse_day(d)?,
@@ -164,7 +164,7 @@ pub async fn hourly(
 pub async fn daily(
     State(s): State<AppState>,
     auth: Auth,
-    Query(q): Query<StatsQuery>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> ApiResult<Json<Value>> {
     let (from, to) = last_days(q.days)?;
     let scope = region_scope(&auth, &s.center.plan());
@@ -191,7 +191,7 @@ pub async fn daily(
 pub async fn categories(
     State(s): State<AppState>,
     auth: Auth,
-    Query(q): Query<StatsQuery>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> ApiResult<Json<Value>> {
     let (from, to) = last_days(q.days)?;
     let scope = region_scope(&auth, &s.center.plan());
@@ -209,7 +209,7 @@ pub async fn categories(
 pub async fn regions(
     State(s): State<AppState>,
     auth: Auth,
-    Query(q): Query<StatsQuery>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> ApiResult<Json<Value>> {
     let (from, to) = last_days(q.days)?;
     let plan = s.center.plan();
@@ -265,7 +265,7 @@ pub async fn evaluate(
     State(s): State<AppState>,
     auth: Auth,
     UrlPath(id): UrlPath<String>,
-    Json(b): Json<QaBody>,
+    ApiJson(b): ApiJson<QaBody>,
 ) -> ApiResult<Json<Value>> {
     visible_call(&s, &auth, &id).await?;
     let score = s.qa.score(&b.answers).map_err(|e| ApiError::Invalid {

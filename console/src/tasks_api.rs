@@ -2,7 +2,7 @@
 //! supervisors and admins see those in their scope and assign them.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use hotline_cases::{Role, unix_now_ms};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::board::{in_scope, region_scope};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::json;
 
 /// `GET /api/tasks` query.
@@ -26,7 +26,7 @@ pub struct TaskQuery {
 pub async fn list_tasks(
     State(state): State<AppState>,
     auth: Auth,
-    Query(q): Query<TaskQuery>,
+    ApiQuery(q): ApiQuery<TaskQuery>,
 ) -> ApiResult<Json<Value>> {
     let kind = q.kind.filter(|k| !k.is_empty());
     if let Some(k) = &kind {
@@ -113,7 +113,7 @@ pub async fn task_assign(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    Json(b): Json<AssignTask>,
+    ApiJson(b): ApiJson<AssignTask>,
 ) -> ApiResult<Json<Value>> {
     visible_task(&state, &auth, &id).await?;
     let to = b.to.trim();

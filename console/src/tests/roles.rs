@@ -130,6 +130,32 @@ async fn state_changes_need_the_csrf_token() {
 }
 
 #[tokio::test]
+async fn malformed_requests_get_json_errors() {
+    let h = Harness::new().await;
+    let s = h.login("lai").await;
+    let (status, v) = h
+        .call(
+            "POST",
+            "/api/desk/state",
+            Some(&s),
+            Some(json!({"nope": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["error"].as_str().unwrap().contains("state"), "{v}");
+    let (status, v) = h
+        .call("GET", "/api/tickets?limit=many", Some(&s), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["error"].is_string(), "{v}");
+    let (status, v) = h
+        .call("POST", "/api/login", None, Some(json!({"username": "lai"})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["error"].is_string(), "{v}");
+}
+
+#[tokio::test]
 async fn login_logout_and_the_failure_limit() {
     let h = Harness::new().await;
     let (status, unknown) = h
