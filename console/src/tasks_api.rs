@@ -117,10 +117,19 @@ pub async fn task_assign(
 ) -> ApiResult<Json<Value>> {
     visible_task(&state, &auth, &id).await?;
     let to = b.to.trim();
-    if to.is_empty() {
-        return Err(ApiError::BadRequest(
-            "say whom to assign the task to".into(),
-        ));
+    let known = to == hotline_cases::SUPERVISORS
+        || state
+            .center
+            .plan()
+            .roster
+            .lawyer(&hotline_ivr::LawyerId::new(to))
+            .is_some()
+        || state.store.user(to).await?.is_some();
+    if !known {
+        return Err(ApiError::BadRequest(format!(
+            "assign to a roster lawyer id, a console user or \"{}\" (not {to:?})",
+            hotline_cases::SUPERVISORS
+        )));
     }
     let t = state
         .store

@@ -95,6 +95,15 @@ async fn lawyers_see_their_own_and_supervisors_their_regions() {
         .call("POST", &format!("/api/tasks/{task}/done"), Some(&lai), None)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = h
+        .call(
+            "POST",
+            &format!("/api/tasks/{task}/assign"),
+            Some(&sup),
+            Some(json!({"to": "nobody-at-all"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     h.call(
         "POST",
         &format!("/api/tasks/{task}/assign"),
