@@ -44,3 +44,36 @@ impl CallCenter for ConsoleBridge {
         self.live.subscribe()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServeArgs;
+    use hotline_ivr::IvrEvent;
+
+    #[tokio::test]
+    async fn lawyer_buttons_reach_the_board_and_their_events_the_live_bus() {
+        let config = ServeArgs {
+            dialplans: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/dialplans").into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        let (live, _) = broadcast::channel(16);
+        let flow = Arc::new(FlowContext::new(&config, live.clone()).unwrap());
+        let bridge = ConsoleBridge::new(flow, live);
+        let mut events = bridge.subscribe();
+        let lai = LawyerId::new("lai-zhiming");
+        assert!(bridge.plan().roster.lawyer(&lai).is_some());
+        let state = bridge.lawyer_event(&lai, LawyerEvent::Login).unwrap();
+        assert!(matches!(state, LawyerState::Ready { .. }));
+        assert_eq!(bridge.board().lawyers[&lai].state, state);
+        let ev = events.recv().await.unwrap();
+        assert_eq!(ev.call_id, "");
+        assert!(
+            matches!(&ev.event, IvrEvent::LawyerStateChanged { lawyer, .. } if *lawyer == lai),
+            "{ev:?}"
+        );
+        assert!(bridge.lawyer_event(&lai, LawyerEvent::Answer).is_err());
+    }
+}
