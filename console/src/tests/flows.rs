@@ -330,6 +330,23 @@ async fn the_openapi_document_lists_every_route() {
             "{m} {p}"
         );
     }
+    // and every JSON route shows an example answer
+    for r in ROUTES {
+        if matches!(
+            r.path,
+            "/api/live" | "/api/calls/{id}/recording" | "/api/openapi.json" | "/api/logout"
+        ) || r.method == "DELETE"
+        {
+            continue;
+        }
+        let ok = &doc["paths"][r.path][r.method.to_lowercase()]["responses"]["200"];
+        assert!(
+            ok["content"]["application/json"]["example"].is_object(),
+            "{} {}",
+            r.method,
+            r.path
+        );
+    }
     let params = doc["paths"]["/api/tickets"]["get"]["parameters"]
         .as_array()
         .unwrap();
