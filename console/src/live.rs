@@ -62,6 +62,19 @@ async fn run(state: AppState, auth: Auth, mut socket: WebSocket) {
     let mut last_check = Instant::now();
     let mut dirty = true;
     let mut alerts = AlertFeed::new();
+    if let Some(me) = &me {
+        // The desk as it is now, so a page that (re)connects starts in sync.
+        let board = state.center.board();
+        let s = board
+            .lawyers
+            .get(&hotline_ivr::LawyerId::new(me.clone()))
+            .map_or(hotline_ivr::LawyerState::LoggedOut, |e| e.state);
+        let (name, since, until) = state_fields(&s);
+        let hello = json!({ "type": "desk", "state": name, "since": since, "until": until });
+        if socket.send(Message::text(hello.to_string())).await.is_err() {
+            return;
+        }
+    }
     loop {
         tokio::select! {
             msg = socket.recv() => match msg {

@@ -3,6 +3,7 @@
 //! every route of [`crate::routes::ROUTES`] without a session and with each role.
 
 mod flows;
+mod live_socket;
 mod roles;
 
 use std::path::{Path, PathBuf};
