@@ -36,6 +36,30 @@ if ! command -v linphonec >/dev/null 2>&1; then
 fi
 say "using $(command -v linphonec): $(linphonec -v 2>/dev/null | head -n1 || echo 'version unknown')"
 
+# The web console's browser test (tests/console_e2e.rs): headless Chromium (Debian package
+# chromium; fonts-noto-cjk so the Chinese UI renders in its screenshots) driven by
+# playwright-core from npm (tests/console/package-lock.json) under node (Debian nodejs, npm).
+console_pkgs=()
+command -v chromium >/dev/null 2>&1 || console_pkgs+=(chromium)
+command -v node >/dev/null 2>&1 || console_pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || console_pkgs+=(npm)
+[ -d /usr/share/fonts/opentype/noto ] || console_pkgs+=(fonts-noto-cjk)
+if [ "${#console_pkgs[@]}" -gt 0 ]; then
+    say "console test needs: installing Debian packages ${console_pkgs[*]}"
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${console_pkgs[@]}"
+fi
+say "using $(command -v chromium): $(chromium --version 2>/dev/null | head -n1 || echo 'version unknown'), node $(node --version)"
+# npm ci only when the lock file changed since the last install (its sha256 kept beside)
+console_lock="$(sha256sum tests/console/package-lock.json | cut -d' ' -f1)"
+if [ "$(cat tests/console/node_modules/.hotline-lock-sha256 2>/dev/null)" != "$console_lock" ]; then
+    say "npm ci in tests/console (playwright-core)"
+    (cd tests/console && npm ci --no-audit --no-fund)
+    echo "$console_lock" > tests/console/node_modules/.hotline-lock-sha256
+fi
+# the console's vendored front-end libraries are the pinned npm releases (no network needed)
+bash console/web/vendor.sh --check
+
 # PostgreSQL for the store tests (cases/): every store test runs on SQLite and, with
 # HOTLINE_TEST_PG_URL set, on PostgreSQL too. Unless the caller already points it at a server
 # (or sets HOTLINE_TEST_PG=0 to skip), start a throwaway cluster: trust auth, listening on

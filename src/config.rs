@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// as cut off [default: the host name].
     #[arg(long, env = "HOTLINE_NODE")]
     pub node: Option<String>,
+    /// Mark the console's session cookie `Secure` (serve the console over HTTPS, e.g. behind
+    /// a TLS proxy) [default: off, for http://localhost].
+    #[arg(long, env = "HOTLINE_COOKIE_SECURE", num_args = 0..=1, default_missing_value = "true")]
+    pub cookie_secure: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -56,6 +60,7 @@ struct FileConfig {
     sip_realm: Option<String>,
     answer_delay_ms: Option<u64>,
     node: Option<String>,
+    cookie_secure: Option<bool>,
 }
 
 /// Resolved settings.
@@ -70,6 +75,7 @@ pub struct Config {
     pub sip_realm: String,
     pub answer_delay_ms: u64,
     pub node: String,
+    pub cookie_secure: bool,
 }
 
 impl ServeArgs {
@@ -112,6 +118,7 @@ impl ServeArgs {
                 .unwrap_or_else(|| "hotline".into()),
             answer_delay_ms: self.answer_delay_ms.or(file.answer_delay_ms).unwrap_or(0),
             node: self.node.or(file.node).unwrap_or_else(host_name),
+            cookie_secure: self.cookie_secure.or(file.cookie_secure).unwrap_or(false),
             database_url,
             data_dir,
         })
@@ -168,6 +175,32 @@ mod tests {
         assert_eq!(c.sip_listen, "127.0.0.1:5080".parse().unwrap());
         assert_eq!(c.rtp_ports, (30000, 30010));
         assert_eq!(c.database_url, "sqlite://data/hotline.db");
+        assert!(!c.cookie_secure, "off by default (http://localhost)");
+    }
+
+    #[test]
+    fn cookie_secure_from_the_flag_or_the_file() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        let on = Cli::try_parse_from(["hotline", "--cookie-secure"]).unwrap();
+        assert_eq!(on.args.cookie_secure, Some(true));
+        let off = Cli::try_parse_from(["hotline", "--cookie-secure=false"]).unwrap();
+        assert_eq!(off.args.cookie_secure, Some(false));
+        let dir = std::env::temp_dir().join(format!("hotline-cfg-cookie-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("hotline.toml");
+        std::fs::write(&file, "cookie_secure = true\n").unwrap();
+        let c = ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert!(c.cookie_secure);
     }
 
     #[test]

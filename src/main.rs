@@ -2,9 +2,11 @@
 
 mod calls;
 mod config;
+mod console_bridge;
 mod phone;
 mod register;
 mod serve;
+mod user;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +35,11 @@ enum Command {
         #[command(subcommand)]
         command: phone::PhoneCommand,
     },
+    /// Manage console users (lawyers, supervisors, admins).
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -59,6 +66,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args.resolve()?)),
         Command::Phone { command } => runtime.block_on(phone::run(command)),
+        Command::User { command } => runtime.block_on(user::run(command)),
         Command::Dialplan {
             command: DialplanCommand::Check { dir },
         } => {

@@ -10,11 +10,12 @@ use hotline_console::LiveStats;
 use hotline_sip::driver::{Command, SipDriver};
 use hotline_sip::media::MediaStats;
 use std::sync::atomic::Ordering;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{info, warn};
 
 use crate::calls::CallHandler;
 use crate::config::Config;
+use crate::console_bridge::ConsoleBridge;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
@@ -41,6 +42,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let stats = Arc::new(LiveStats::default());
     let media_stats = Arc::new(MediaStats::default());
+    let (live, _) = broadcast::channel(hotline_console::LIVE_BUFFER);
     let handler = CallHandler::new(
         &config,
         sip_addr,
@@ -48,7 +50,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         store.clone(),
         stats.clone(),
         media_stats.clone(),
+        live.clone(),
     )?;
+    let qa = hotline_console::QaForm::load_if_present(&config.dialplans)
+        .map_err(|e| anyhow::anyhow!("the QA form is broken: {e}"))?;
+    if qa.questions.is_empty() {
+        warn!(dir = %config.dialplans.display(), "no qa.toml in the dialplan directory: QA evaluations are off");
+    }
+    let console = hotline_console::AppState::new(
+        store.clone(),
+        Arc::new(ConsoleBridge::new(handler.flow(), live)),
+        stats.clone(),
+        hotline_console::ConsoleSettings {
+            cookie_secure: config.cookie_secure,
+        },
+        qa,
+    );
+    first_start_hint(&store, &config).await;
+    tokio::spawn(purge_sessions(store.clone()));
+    tokio::spawn(sla_sweep(store.clone()));
     tokio::spawn(publish_media_stats(media_stats, stats.clone()));
     let handler_task = tokio::spawn(handler.run(events));
 
@@ -57,7 +77,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.http_listen))?;
     let (http_stop, http_stopped) = oneshot::channel::<()>();
     let http_task = tokio::spawn(
-        axum::serve(http, hotline_console::router(stats))
+        axum::serve(http, hotline_console::router(console))
             .with_graceful_shutdown(async {
                 let _ = http_stopped.await;
             })
@@ -77,6 +97,52 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.close().await;
     info!("hotline stopped");
     Ok(())
+}
+
+/// On a store without console users, tells the operator how to create the first admin (there
+/// is no default password).
+async fn first_start_hint(store: &Store, config: &Config) {
+    match store.user_count().await {
+        Ok(0) => warn!(
+            "no console users yet: create the first admin with `hotline user add admin --role admin --password-stdin --data-dir {} --database-url '{}'` (type the password, then Ctrl-D), then log in at http://{}/",
+            config.data_dir.display(),
+            redact(&config.database_url),
+            config.http_listen
+        ),
+        Ok(_) => {}
+        Err(e) => warn!(error = %e, "could not count console users"),
+    }
+}
+
+/// Flags missed SLA deadlines (review, assignment, return visit) once a minute, for the
+/// wallboard and the tickets; each breach is flagged and logged once, whichever node runs it.
+async fn sla_sweep(store: Store) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        match store.sla_breaches(hotline_cases::unix_now_ms()).await {
+            Ok(report) => {
+                for b in &report.newly_flagged {
+                    warn!(ticket = %b.number, kind = %b.kind, "SLA deadline missed");
+                }
+            }
+            Err(e) => warn!(error = %e, "SLA sweep failed"),
+        }
+    }
+}
+
+/// Deletes expired console sessions once an hour.
+async fn purge_sessions(store: Store) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        if let Err(e) = store
+            .purge_expired_sessions(hotline_cases::unix_now_ms())
+            .await
+        {
+            warn!(error = %e, "could not purge expired console sessions");
+        }
+    }
 }
 
 /// Copies the media thread's figures into the console's live numbers once a second.

@@ -11,6 +11,7 @@ use crate::audit::SYSTEM;
 use crate::clock::HOUR_MS;
 use crate::directory::{caller_key, touch_caller};
 use crate::filing::{self, CallTicket, TicketLink};
+use crate::review::{self, ReviewReason};
 use crate::tasks::{self, NewTask, SUPERVISORS, TaskKind};
 use crate::{Category, Store, StoreError, parse_opt_col, text_enum};
 
@@ -119,13 +120,16 @@ pub struct CallRecord {
     pub cut_off: bool,
 }
 
+/// The columns [`from_row`] reads, in `SELECT` form.
 macro_rules! call_columns {
     () => {
         "id, node, caller, region, language, category, arrived_at, answered_at, ended_at, ivr_path, queue_wait_secs, overflow_steps, disposition, recording_path, message_path, lawyer_id, callback, cut_off"
     };
 }
+pub(crate) use call_columns;
 
-fn from_row(r: &AnyRow) -> Result<CallRecord, StoreError> {
+/// Reads a call row selected with [`call_columns`].
+pub(crate) fn from_row(r: &AnyRow) -> Result<CallRecord, StoreError> {
     Ok(CallRecord {
         id: r.try_get("id")?,
         node: r.try_get("node")?,
@@ -183,7 +187,7 @@ impl Store {
         let mut attempt = 0;
         loop {
             let mut tx = self.begin_write().await?;
-            match end_call(&mut tx, &self.node, end).await {
+            match end_call(&mut tx, &self.node, self.review_sample_percent, end).await {
                 Ok(filed) => {
                     tx.commit().await?;
                     return Ok(filed);
@@ -323,6 +327,7 @@ impl Store {
 async fn end_call(
     conn: &mut AnyConnection,
     node: &str,
+    sample_percent: u32,
     end: &CallEnd,
 ) -> Result<CallFiled, StoreError> {
     if let Some(number) = caller_key(&end.caller) {
@@ -366,6 +371,9 @@ async fn end_call(
         at: end.ended_at,
     };
     let ticket = filing::file_call(conn, node, &call).await?;
+    if end.answered_at.is_some() {
+        review::sample_answered_call(conn, &end.call_id, sample_percent, end.ended_at).await?;
+    }
 
     let wants_callback = end.callback
         || end.message_path.is_some()
@@ -419,6 +427,7 @@ async fn survey(
     if done.rows_affected() == 0 || value != SurveyValue::Unsatisfied {
         return Ok(None);
     }
+    review::enqueue(conn, call_id, ReviewReason::Unsatisfied, at).await?;
     let row = sqlx::query(
         "SELECT c.caller, tc.ticket_id FROM calls c LEFT JOIN ticket_calls tc ON tc.call_id = c.id WHERE c.id = $1",
     )

@@ -12,9 +12,14 @@ mod calls;
 mod clock;
 mod directory;
 mod filing;
+mod listing;
+mod review;
 mod sla;
+mod stats;
 mod tasks;
 mod tickets;
+mod transcripts;
+mod users;
 
 #[cfg(test)]
 mod tests;
@@ -31,9 +36,19 @@ pub use calls::{CallEnd, CallFiled, CallRecord, SurveyValue};
 pub use clock::{HOUR_MS, unix_now_ms};
 pub use directory::{Caller, Lawyer, LawyerStatus};
 pub use filing::{CallTicket, TicketLink};
+pub use listing::{CallFilter, TicketFilter};
+pub use review::{DEFAULT_SAMPLE_PERCENT, QaEvaluation, ReviewItem, ReviewReason};
 pub use sla::{SlaBreach, SlaKind, SlaReport};
+pub use stats::{
+    CategoryCount, DayStats, HourStats, RegionCount, TodayStats, beijing_day, beijing_day_start,
+};
 pub use tasks::{NewTask, SUPERVISORS, Task, TaskKind, TaskStatus};
 pub use tickets::{Category, Ticket, TicketStatus};
+pub use transcripts::{
+    NewTranscript, NewTranscriptAlert, Speaker, TRANSCRIPTION_LEASE_MS, TRANSCRIPTION_MAX_ATTEMPTS,
+    Transcript, TranscriptAlert, TranscriptSegment, TranscriptionJob, TranscriptionStatus,
+};
+pub use users::{ConsoleSession, ConsoleUser, Role};
 
 /// Store failures.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +99,8 @@ pub struct Store {
     sqlite: bool,
     /// This hotline node's name, stamped on the calls it records (see [`Store::with_node`]).
     node: String,
+    /// Percent of answered calls sampled into the review queue (see `review.rs`).
+    review_sample_percent: u32,
 }
 
 impl Store {
@@ -123,6 +140,7 @@ impl Store {
             pool,
             sqlite,
             node: String::new(),
+            review_sample_percent: review::DEFAULT_SAMPLE_PERCENT,
         })
     }
 

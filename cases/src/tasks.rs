@@ -88,8 +88,10 @@ macro_rules! task_columns {
         "id, kind, reason, ticket_id, caller, call_id, due_at, assigned_to, status, created_at, done_at, done_by"
     };
 }
+pub(crate) use task_columns;
 
-fn from_row(r: &AnyRow) -> Result<Task, StoreError> {
+/// Reads a task row selected with [`task_columns`].
+pub(crate) fn from_row(r: &AnyRow) -> Result<Task, StoreError> {
     Ok(Task {
         id: r.try_get("id")?,
         kind: parse_col(r, "kind")?,

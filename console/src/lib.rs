@@ -1,13 +1,39 @@
-//! The web console and its API. For now it serves the health check that load balancers and
-//! the test harness poll; the lawyers' desk and the supervisors' pages grow here ([console]).
+//! The web console and its API: lawyers' desk with live screen-pops, supervisors' wallboard,
+//! tickets, recordings, QA and statistics, and administration, for the 12348 hotline.
+//!
+//! Every `/api` route is listed once in [`routes::ROUTES`] with the roles that may use it;
+//! [`auth::guard`] enforces that table (session, role, CSRF) before any handler runs, and
+//! handlers apply the row-level scope (a lawyer's own calls, a supervisor's regions). The
+//! running system is reached through [`CallCenter`], so all of this is tested without SIP.
+
+pub mod admin;
+mod assets;
+pub mod auth;
+mod board;
+mod cases_api;
+pub mod center;
+pub mod error;
+mod json;
+mod live;
+pub mod openapi;
+pub mod qa;
+pub mod routes;
+mod tasks_api;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use hotline_cases::Store;
 use serde::Serialize;
+
+pub use center::{CallCenter, LIVE_BUFFER, LiveEvent};
+pub use qa::QaForm;
 
 /// Live numbers the SIP side updates and the console reads without locking.
 #[derive(Debug, Default)]
@@ -26,6 +52,57 @@ pub struct LiveStats {
     pub send_jitter_p99_us: AtomicUsize,
 }
 
+/// Console settings from `hotline serve`.
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleSettings {
+    /// Mark the session cookie `Secure` (behind HTTPS).
+    pub cookie_secure: bool,
+}
+
+/// Everything a handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The shared parts of [`AppState`].
+pub struct Inner {
+    store: Store,
+    center: Arc<dyn CallCenter>,
+    stats: Arc<LiveStats>,
+    settings: ConsoleSettings,
+    qa: QaForm,
+    limiter: auth::LoginLimiter,
+    /// One roster edit at a time.
+    roster_edit: tokio::sync::Mutex<()>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// The console's state over the store, the running system and the checked QA form.
+    pub fn new(
+        store: Store,
+        center: Arc<dyn CallCenter>,
+        stats: Arc<LiveStats>,
+        settings: ConsoleSettings,
+        qa: QaForm,
+    ) -> AppState {
+        AppState(Arc::new(Inner {
+            store,
+            center,
+            stats,
+            settings,
+            qa,
+            limiter: auth::LoginLimiter::default(),
+            roster_edit: tokio::sync::Mutex::new(()),
+        }))
+    }
+}
+
 #[derive(Serialize)]
 struct Health {
     status: &'static str,
@@ -37,14 +114,74 @@ struct Health {
     send_jitter_p99_us: usize,
 }
 
-/// The console's routes.
-pub fn router(stats: Arc<LiveStats>) -> Router {
+/// The console's routes: the SPA, `/healthz` and the guarded `/api`.
+pub fn router(state: AppState) -> Router {
+    use axum::routing::delete;
+    let api = Router::new()
+        .route("/api/openapi.json", get(openapi::openapi))
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/me", get(auth::me))
+        .route("/api/desk", get(board::desk))
+        .route("/api/desk/state", post(board::set_desk_state))
+        .route("/api/live", get(live::live))
+        .route("/api/tickets", get(cases_api::list_tickets))
+        .route(
+            "/api/tickets/{id}",
+            get(cases_api::get_ticket).patch(cases_api::patch_ticket),
+        )
+        .route("/api/tickets/{id}/assign", post(cases_api::assign_ticket))
+        .route("/api/tickets/{id}/review", post(cases_api::review_ticket))
+        .route("/api/calls", get(cases_api::list_calls))
+        .route("/api/calls/{id}", get(cases_api::get_call))
+        .route("/api/calls/{id}/recording", get(cases_api::recording))
+        .route("/api/calls/{id}/transcript", get(cases_api::transcript))
+        .route(
+            "/api/calls/{id}/qa",
+            get(qa::evaluations).post(qa::evaluate),
+        )
+        .route("/api/tasks", get(tasks_api::list_tasks))
+        .route("/api/tasks/{id}/done", post(tasks_api::task_done))
+        .route("/api/tasks/{id}/assign", post(tasks_api::task_assign))
+        .route("/api/lawyers", get(board::lawyers))
+        .route("/api/regions", get(board::regions))
+        .route("/api/wallboard", get(board::wallboard))
+        .route("/api/stats/hourly", get(qa::hourly))
+        .route("/api/stats/daily", get(qa::daily))
+        .route("/api/stats/categories", get(qa::categories))
+        .route("/api/stats/regions", get(qa::regions))
+        .route("/api/qa/form", get(qa::form))
+        .route("/api/review-queue", get(qa::review_queue))
+        .route("/api/users", get(admin::users).post(admin::add_user))
+        .route("/api/users/{username}", delete(admin::delete_user))
+        .route(
+            "/api/admin/roster",
+            get(admin::roster).put(admin::put_roster),
+        )
+        .route(
+            "/api/admin/dialplan/{file}",
+            get(admin::dialplan_file).put(admin::put_dialplan_file),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard,
+        ))
+        .fallback(api_not_found);
     Router::new()
+        .route("/", get(assets::index))
+        .route("/assets/{*path}", get(assets::asset))
         .route("/healthz", get(healthz))
-        .with_state(stats)
+        .nest("/api", Router::new().fallback(api_not_found))
+        .merge(api)
+        .with_state(state)
 }
 
-async fn healthz(State(stats): State<Arc<LiveStats>>) -> Json<Health> {
+async fn api_not_found() -> error::ApiError {
+    error::ApiError::NotFound("no such API route".into())
+}
+
+async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    let stats = &state.stats;
     Json(Health {
         status: "ok",
         active_calls: stats.active_calls.load(Ordering::Relaxed),
@@ -54,26 +191,4 @@ async fn healthz(State(stats): State<Arc<LiveStats>>) -> Json<Health> {
         send_jitter_p50_us: stats.send_jitter_p50_us.load(Ordering::Relaxed),
         send_jitter_p99_us: stats.send_jitter_p99_us.load(Ordering::Relaxed),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::body::Body;
-    use axum::http::{Request, StatusCode};
-    use tower::ServiceExt;
-
-    #[tokio::test]
-    async fn healthz_reports_live_numbers() {
-        let stats = Arc::new(LiveStats::default());
-        stats.active_calls.store(3, Ordering::Relaxed);
-        let resp = router(stats)
-            .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-        let body = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["active_calls"], 3);
-    }
 }

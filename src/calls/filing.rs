@@ -19,14 +19,14 @@ use super::flows::LogSink;
 
 /// One call's decisions: logged as they happen and kept, with their time, for the call's
 /// record in the store (its path through the dialplan) and for filing it before a ring.
-#[derive(Default)]
 pub struct CallSink {
+    log: LogSink,
     events: Mutex<Vec<(i64, IvrEvent)>>,
 }
 
 impl EventSink for CallSink {
     fn emit(&self, call_id: &str, event: IvrEvent) {
-        LogSink.emit(call_id, event.clone());
+        self.log.emit(call_id, event.clone());
         self.events
             .lock()
             .expect("sink lock")
@@ -35,6 +35,14 @@ impl EventSink for CallSink {
 }
 
 impl CallSink {
+    /// A sink for one call that also reports to `log` (the log and the console's live bus).
+    pub fn new(log: LogSink) -> CallSink {
+        CallSink {
+            log,
+            events: Mutex::default(),
+        }
+    }
+
     /// The events so far, with their times (unix ms).
     pub fn into_events(self) -> Vec<(i64, IvrEvent)> {
         self.events.into_inner().unwrap_or_default()

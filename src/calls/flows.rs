@@ -8,11 +8,13 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::bail;
 use hotline_cases::{CallEnd, Category, Store, SurveyValue, unix_now_ms};
+use hotline_console::LiveEvent;
 use hotline_ivr::control::{CallControl, PhoneTarget, RingOutcome};
 use hotline_ivr::{
     Acd, BoardConfig, CallContext, CallSummary, Clock, Dialplan, EventSink, IvrEvent, LawyerEvent,
     LawyerId, LawyerState, SystemClock, run_call,
 };
+use tokio::sync::broadcast;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::filing::{CallSink, FilingControl};
@@ -23,13 +25,29 @@ use crate::config::Config;
 /// How long a directly dialled phone rings before the caller is told nobody answers.
 const DIRECT_RING: Duration = Duration::from_secs(30);
 
-/// Reports every IVR decision in the log.
-pub struct LogSink;
+/// Reports every IVR decision in the log and forwards it to the console's live bus (the
+/// ACD's sink, and part of every call's sink).
+pub struct LogSink {
+    live: broadcast::Sender<LiveEvent>,
+}
+
+impl LogSink {
+    /// A sink that logs and forwards to `live`.
+    pub fn new(live: broadcast::Sender<LiveEvent>) -> LogSink {
+        LogSink { live }
+    }
+}
 
 impl EventSink for LogSink {
     fn emit(&self, call_id: &str, event: IvrEvent) {
         let json = serde_json::to_string(&event).unwrap_or_default();
         info!(call_id, event = %json, "ivr");
+        // No console connected is not an error.
+        let _ = self.live.send(LiveEvent {
+            call_id: call_id.to_owned(),
+            at: unix_now_ms(),
+            event,
+        });
     }
 }
 
@@ -40,6 +58,7 @@ pub struct FlowContext {
     plan: RwLock<(Arc<Dialplan>, Fingerprint)>,
     pub acd: Acd,
     roster_mirror: RosterMirror,
+    live: broadcast::Sender<LiveEvent>,
 }
 
 /// Modification times and sizes of a dialplan directory's files, to notice edits.
@@ -47,7 +66,7 @@ type Fingerprint = Vec<(PathBuf, SystemTime, u64)>;
 
 impl FlowContext {
     /// Loads the dialplan; a broken one stops the start with every `file:line: problem`.
-    pub fn new(config: &Config) -> anyhow::Result<Self> {
+    pub fn new(config: &Config, live: broadcast::Sender<LiveEvent>) -> anyhow::Result<Self> {
         let dir = config.dialplans.clone();
         let fingerprint = fingerprint(&dir);
         let plan = match hotline_ivr::load(&dir) {
@@ -61,7 +80,7 @@ impl FlowContext {
                 );
             }
         };
-        let sink: Arc<dyn EventSink> = Arc::new(LogSink);
+        let sink: Arc<dyn EventSink> = Arc::new(LogSink { live: live.clone() });
         let acd = Acd::new(BoardConfig::from_waiting(&plan.flow.waiting), sink.clone());
         Ok(FlowContext {
             answer_delay: Duration::from_millis(config.answer_delay_ms),
@@ -69,6 +88,7 @@ impl FlowContext {
             plan: RwLock::new((Arc::new(plan), fingerprint)),
             acd,
             roster_mirror: RosterMirror::default(),
+            live,
         })
     }
 
@@ -187,7 +207,7 @@ pub async fn run(
                 warn!(error = %e, "call not recorded at arrival");
             }
             let ctx = CallContext::new(call_id.clone(), SystemClock.now(), Arc::new(SystemClock));
-            let sink = CallSink::default();
+            let sink = CallSink::new(LogSink::new(flow.live.clone()));
             let mut filing = FilingControl::new(&mut call, &store, &sink, &call_id);
             let summary = run_call(&plan, &ctx, &mut filing, &flow.acd, &sink).await;
             let json = serde_json::to_string(&summary).unwrap_or_default();

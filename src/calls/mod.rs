@@ -3,7 +3,7 @@
 //! are what a call task runs; [`filing`] files an IVR call on its ticket before a lawyer rings.
 
 mod filing;
-mod flows;
+pub mod flows;
 mod live;
 mod roster_sync;
 mod router;

@@ -86,6 +86,7 @@ impl CallHandler {
         store: Store,
         stats: Arc<LiveStats>,
         media_stats: Arc<MediaStats>,
+        live: tokio::sync::broadcast::Sender<hotline_console::LiveEvent>,
     ) -> anyhow::Result<Self> {
         let ports = RtpPortPool::new(config.rtp_ports.0, config.rtp_ports.1);
         stats
@@ -104,7 +105,7 @@ impl CallHandler {
                 NonceKey::random()?,
             ))),
             media: MediaEngine::start(media_tx, media_stats)?,
-            flow: Arc::new(FlowContext::new(config)?),
+            flow: Arc::new(FlowContext::new(config, live)?),
             sip,
             store,
             stats,
@@ -120,6 +121,11 @@ impl CallHandler {
             recordings,
             prompts: Arc::new(PromptCache::new()),
         })
+    }
+
+    /// The dialplan and ACD board the calls share (for the console).
+    pub fn flow(&self) -> Arc<FlowContext> {
+        self.flow.clone()
     }
 
     pub async fn run(mut self, mut events: mpsc::UnboundedReceiver<Event>) {

@@ -7,9 +7,11 @@
 mod accounts;
 mod calls;
 mod concurrency;
+mod console;
 mod sla;
 mod tasks;
 mod tickets;
+mod transcripts;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

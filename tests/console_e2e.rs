@@ -1,0 +1,381 @@
+//! The web console end to end: the real `hotline` binary with the shipped dialplan (a copy
+//! whose Shicheng duty lawyer is on duty around the clock), that lawyer's phone (`linphonec`,
+//! auto-answering), console users made with `hotline user add --password-stdin`, a SIPp caller
+//! from a Shicheng landline, and headless Chromium (Debian's `chromium`) driven by the
+//! Playwright script `tests/console/e2e.mjs` (playwright-core from npm, installed by
+//! `scripts/test.sh` with `npm ci`).
+//!
+//! The script signs the lawyer in and clicks Ready, then prints `E2E READY_FOR_CALL`; this test
+//! then places the call (1 Mandarin, 1 legal consultation, RFC 4733 keys; the lawyer's phone
+//! answers about 25 s after the IVR does, the caller hangs up 10 s later). The script checks
+//! the screen-pop's region, saves the ticket, and as a supervisor plays the recording, scores
+//! the call, and looks at the wallboard and the statistics charts; as an admin it checks that
+//! a broken roster edit is refused with `roster.toml:LINE`. Screenshots of every step go to
+//! `$CARGO_TARGET_TMPDIR/console-screenshots/` (or `$HOTLINE_CONSOLE_ARTIFACTS`); the test
+//! prints their paths and what each shows.
+
+mod common;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{HOTLINE, Linphone, Server, ServerOptions, Sipp, unique_dir};
+
+/// A Shicheng County landline (`079757...`): the IVR finds the county from it.
+const CALLER: &str = "07975712345";
+const REGION: &str = "shicheng";
+/// Shicheng's duty lawyer in the shipped roster, and the SIP username of their phone.
+const LAWYER_ID: &str = "lai-zhiming";
+const PHONE_PASSWORD: &str = "a long test password for a lawyer's phone";
+/// The whole browser run; the test kills the script after this and a margin.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(240);
+/// From the script's start until it is ready for the call (browser start, sign-in, Ready).
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The shipped dialplan with one shift, `lawyer` in `region` every day 00:00-24:00, and open
+/// around the clock with no holidays (so the test does not depend on the wall clock).
+fn dialplan(lawyer: &str, region: &str) -> PathBuf {
+    let dir = unique_dir("console-dialplan");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplans"),
+        &dir,
+    );
+    let roster = fs::read_to_string(dir.join("roster.toml")).expect("read roster.toml");
+    let cut = roster
+        .find("\n[[shift]]")
+        .expect("roster.toml has [[shift]]s");
+    let mut roster = roster[..=cut].to_string();
+    roster.push_str(&format!(
+        "# ══ Test shift: on duty around the clock ══\n\n[[shift]]\nlawyer = \"{lawyer}\"\n\
+         region = \"{region}\"\ndays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\n\
+         from = \"00:00\"\nto = \"24:00\"\n"
+    ));
+    fs::write(dir.join("roster.toml"), roster).expect("write roster.toml");
+    fs::write(
+        dir.join("hours.toml"),
+        "time_zone = \"Asia/Shanghai\"\n\n[[open]]\n\
+         days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\n\
+         from = \"00:00\"\nto = \"24:00\"\n",
+    )
+    .expect("write hours.toml");
+    let out = Command::new(HOTLINE)
+        .args(["dialplan", "check"])
+        .arg(&dir)
+        .output()
+        .expect("run hotline dialplan check");
+    assert!(
+        out.status.success(),
+        "the test dialplan in {} does not check:\n{}{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
+    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
+        let entry = entry.expect("a directory entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target)
+                .unwrap_or_else(|e| panic!("copy {}: {e}", entry.path().display()));
+        }
+    }
+}
+
+/// The SIP username of `lawyer`'s phone in `roster.toml`.
+fn sip_user(dialplan: &Path, lawyer: &str) -> String {
+    let roster: toml::Table = fs::read_to_string(dialplan.join("roster.toml"))
+        .expect("read roster.toml")
+        .parse()
+        .expect("roster.toml is TOML");
+    roster["lawyer"]
+        .as_array()
+        .expect("[[lawyer]]s")
+        .iter()
+        .find(|l| l["id"].as_str() == Some(lawyer))
+        .and_then(|l| l["sip"].as_str())
+        .unwrap_or_else(|| panic!("no lawyer {lawyer} in roster.toml"))
+        .to_string()
+}
+
+/// `hotline user add NAME --role ROLE ARGS... --password-stdin` on the server's store (the
+/// lawyer id and region are checked against `dialplan`).
+fn add_user(
+    server: &Server,
+    dialplan: &Path,
+    name: &str,
+    role: &str,
+    args: &[&str],
+    password: &str,
+) {
+    let mut child = Command::new(HOTLINE)
+        .args(["user", "add", name, "--role", role])
+        .args(args)
+        .arg("--password-stdin")
+        .arg("--data-dir")
+        .arg(&server.data_dir)
+        .arg("--database-url")
+        .arg(format!("sqlite://{}/hotline.db", server.data_dir.display()))
+        .arg("--dialplans")
+        .arg(dialplan)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {HOTLINE} user add: {e}"));
+    writeln!(child.stdin.take().expect("stdin"), "{password}").expect("write the password");
+    let out = child.wait_with_output().expect("wait for hotline user add");
+    assert!(
+        out.status.success(),
+        "hotline user add {name} --role {role} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Where the screenshots go.
+fn artifacts_dir() -> PathBuf {
+    let dir = std::env::var_os("HOTLINE_CONSOLE_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots"));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    dir
+}
+
+/// The Playwright script, running; its output lines arrive on `lines` (and are echoed).
+struct Script {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    output: Vec<String>,
+}
+
+impl Script {
+    fn start(server: &Server, artifacts: &Path, users: &[(&str, &str, &str)]) -> Script {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/console");
+        assert!(
+            dir.join("node_modules/playwright-core").is_dir(),
+            "playwright-core is not installed in {}: run `bash scripts/test.sh` (it installs \
+             chromium and nodejs from Debian and runs `npm ci` there)",
+            dir.display()
+        );
+        let mut cmd = Command::new("node");
+        cmd.arg("e2e.mjs")
+            .current_dir(&dir)
+            .env("E2E_URL", format!("http://127.0.0.1:{}", server.http_port))
+            .env("E2E_ARTIFACTS", artifacts)
+            .env("E2E_CALLER", CALLER)
+            .env("E2E_REGION", REGION)
+            .env("E2E_TIMEOUT_MS", SCRIPT_TIMEOUT.as_millis().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, user, password) in users {
+            cmd.env(format!("E2E_{key}"), user)
+                .env(format!("E2E_{key}_PW"), password);
+        }
+        let mut child = cmd.spawn().unwrap_or_else(|e| {
+            panic!("cannot start node (Debian package nodejs; scripts/test.sh installs it): {e}")
+        });
+        let (tx, lines) = mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    eprintln!("[e2e.mjs] {line}");
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        Script {
+            child,
+            lines,
+            output: Vec::new(),
+        }
+    }
+
+    /// Waits for a line containing `needle`; false when the script ended or time ran out.
+    fn wait_line(&mut self, needle: &str, max: Duration) -> bool {
+        let deadline = Instant::now() + max;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self
+                .lines
+                .recv_timeout(left.min(Duration::from_millis(500)))
+            {
+                Ok(line) => {
+                    let hit = line.contains(needle);
+                    self.output.push(line);
+                    if hit {
+                        return true;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return false,
+            }
+        }
+        false
+    }
+
+    /// Waits for the script to exit (killing it after `max`); returns whether it passed.
+    fn finish(&mut self, max: Duration) -> bool {
+        let deadline = Instant::now() + max;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // the reader threads drain what is left
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(300)) {
+                    self.output.push(line);
+                }
+                return status.success() && self.output.iter().any(|l| l == "E2E PASSED");
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                eprintln!("[e2e.mjs] killed after {max:?}");
+                return false;
+            }
+            while let Ok(line) = self.lines.try_recv() {
+                self.output.push(line);
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Script {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+fn lawyer_takes_a_call_and_a_supervisor_reviews_it_in_the_browser() {
+    let t0 = Instant::now();
+    let plan = dialplan(LAWYER_ID, REGION);
+    let phone_user = sip_user(&plan, LAWYER_ID);
+    let mut opts = ServerOptions::named("console").phone(&phone_user, PHONE_PASSWORD);
+    opts.extra_args = vec!["--dialplans".into(), plan.display().to_string()];
+    let server = Server::start(opts);
+
+    let users = [
+        ("LAWYER", "lai", "a long password for the lawyer Lai"),
+        (
+            "SUPERVISOR",
+            "banzhang",
+            "a long password for the supervisor",
+        ),
+        ("ADMIN", "admin", "a long password for the administrator"),
+    ];
+    add_user(
+        &server,
+        &plan,
+        users[0].1,
+        "lawyer",
+        &["--lawyer", LAWYER_ID, "--name", "赖志明", "--lang", "zh"],
+        users[0].2,
+    );
+    add_user(
+        &server,
+        &plan,
+        users[1].1,
+        "supervisor",
+        &["--name", "王班长", "--lang", "zh"],
+        users[1].2,
+    );
+    add_user(
+        &server,
+        &plan,
+        users[2].1,
+        "admin",
+        &["--name", "Admin", "--lang", "en"],
+        users[2].2,
+    );
+
+    let mut phone = Linphone::start(&server, &phone_user, PHONE_PASSWORD);
+    phone.command("soundcard use files");
+    assert!(
+        phone.wait_registered(Duration::from_secs(20)),
+        "{LAWYER_ID}'s phone ({phone_user}) did not register\n{}\n{}",
+        phone.output_tail(40),
+        server.log_tail(30)
+    );
+    eprintln!("[console] phone registered after {:.1?}", t0.elapsed());
+
+    let artifacts = artifacts_dir();
+    let mut script = Script::start(&server, &artifacts, &users);
+    let ready = script.wait_line("E2E READY_FOR_CALL", READY_TIMEOUT);
+    assert!(
+        ready,
+        "the browser script did not get the lawyer ready within {READY_TIMEOUT:?}:\n{}\n---- server log ----\n{}",
+        script.output.join("\n"),
+        server.log_tail(40)
+    );
+
+    // The lawyer answers about 25 s after the IVR (welcome 20.5 s, "connecting" 4 s); the
+    // caller stays on for 34 s after the keys, so they talk for about 10 s.
+    let outcome = Sipp::new("ivr_caller.xml")
+        .args(&["-key", "caller", CALLER, "-d", "34000"])
+        .timeout(Duration::from_secs(50))
+        .run(&server);
+    let passed = script.finish(SCRIPT_TIMEOUT + Duration::from_secs(20));
+    let shots: Vec<&String> = script
+        .output
+        .iter()
+        .filter(|l| l.starts_with("E2E screenshot "))
+        .collect();
+    eprintln!(
+        "[console] {} screenshot(s) in {}",
+        shots.len(),
+        artifacts.display()
+    );
+    assert!(
+        passed,
+        "the browser script failed (screenshots, and FAILED-<step>.png, in {}):\n{}\n---- linphonec ----\n{}---- sipp ----\n{}\n---- server log ----\n{}",
+        artifacts.display(),
+        script
+            .output
+            .iter()
+            .filter(|l| l.contains("FAIL") || l.contains("step"))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n"),
+        phone.output_tail(20),
+        outcome.report(),
+        server.log_tail(60)
+    );
+    outcome.assert_all_ok(1);
+    for shot in [
+        "01-login",
+        "02-desk-ready",
+        "03-screen-pop",
+        "04-ticket-saved",
+        "05-wallboard",
+        "06-review-playing",
+        "07-qa-scored",
+        "08-stats",
+        "09-admin-roster",
+        "10-tablet-desk-en",
+        "11-tablet-wallboard",
+    ] {
+        let path = artifacts.join(format!("{shot}.png"));
+        let len = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 1000, "screenshot {} missing or empty", path.display());
+    }
+    eprintln!("[console] done in {:.1?}", t0.elapsed());
+}
