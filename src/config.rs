@@ -42,6 +42,18 @@ pub struct ServeArgs {
     /// as cut off [default: the host name].
     #[arg(long, env = "HOTLINE_NODE")]
     pub node: Option<String>,
+    /// Transcription workers, one call each at a time; 0 disables transcription [default: 1].
+    #[arg(long, env = "HOTLINE_TRANSCRIBE_WORKERS")]
+    pub transcribe_workers: Option<usize>,
+    /// whisper threads per transcription worker [default: 1].
+    #[arg(long, env = "HOTLINE_TRANSCRIBE_THREADS")]
+    pub transcribe_threads: Option<usize>,
+    /// ggml whisper model [default: DATA_DIR/models/ggml-base.bin; `hotline model fetch`].
+    #[arg(long, env = "HOTLINE_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Risk keywords and redaction rules [default: DIALPLANS/quality.toml].
+    #[arg(long, env = "HOTLINE_QUALITY")]
+    pub quality: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -56,6 +68,10 @@ struct FileConfig {
     sip_realm: Option<String>,
     answer_delay_ms: Option<u64>,
     node: Option<String>,
+    transcribe_workers: Option<usize>,
+    transcribe_threads: Option<usize>,
+    model: Option<PathBuf>,
+    quality: Option<PathBuf>,
 }
 
 /// Resolved settings.
@@ -70,6 +86,10 @@ pub struct Config {
     pub sip_realm: String,
     pub answer_delay_ms: u64,
     pub node: String,
+    pub transcribe_workers: usize,
+    pub transcribe_threads: usize,
+    pub model: PathBuf,
+    pub quality: PathBuf,
 }
 
 impl ServeArgs {
@@ -92,7 +112,27 @@ impl ServeArgs {
             .database_url
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}/hotline.db", data_dir.display()));
+        let dialplans = self
+            .dialplans
+            .or(file.dialplans)
+            .unwrap_or_else(|| "dialplans".into());
         Ok(Config {
+            transcribe_workers: self
+                .transcribe_workers
+                .or(file.transcribe_workers)
+                .unwrap_or(1),
+            transcribe_threads: self
+                .transcribe_threads
+                .or(file.transcribe_threads)
+                .unwrap_or(1),
+            model: self
+                .model
+                .or(file.model)
+                .unwrap_or_else(|| data_dir.join("models/ggml-base.bin")),
+            quality: self
+                .quality
+                .or(file.quality)
+                .unwrap_or_else(|| dialplans.join("quality.toml")),
             sip_listen: self
                 .sip_listen
                 .or(file.sip_listen)
@@ -102,10 +142,7 @@ impl ServeArgs {
                 .or(file.http_listen)
                 .unwrap_or(([127, 0, 0, 1], 8080).into()),
             rtp_ports: parse_port_range(&rtp)?,
-            dialplans: self
-                .dialplans
-                .or(file.dialplans)
-                .unwrap_or_else(|| "dialplans".into()),
+            dialplans,
             sip_realm: self
                 .sip_realm
                 .or(file.sip_realm)

@@ -2,9 +2,12 @@
 
 mod calls;
 mod config;
+mod model_cmd;
 mod phone;
 mod register;
 mod serve;
+mod transcribe_cmd;
+mod transcribe_workers;
 
 use clap::{Parser, Subcommand};
 
@@ -22,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the hotline: SIP on UDP+TCP, media, and the console.
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Work with dialplans.
     Dialplan {
         #[command(subcommand)]
@@ -33,6 +36,13 @@ enum Command {
         #[command(subcommand)]
         command: phone::PhoneCommand,
     },
+    /// Get or convert whisper models.
+    Model {
+        #[command(subcommand)]
+        command: model_cmd::ModelCommand,
+    },
+    /// Transcribe recordings offline (batch), printing each dialogue and its real-time factor.
+    Transcribe(transcribe_cmd::TranscribeArgs),
 }
 
 #[derive(Subcommand)]
@@ -59,6 +69,8 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args.resolve()?)),
         Command::Phone { command } => runtime.block_on(phone::run(command)),
+        Command::Model { command } => model_cmd::run(command),
+        Command::Transcribe(args) => transcribe_cmd::run(args),
         Command::Dialplan {
             command: DialplanCommand::Check { dir },
         } => {

@@ -6,6 +6,7 @@
 pub mod audio;
 pub mod convert;
 pub mod engine;
+pub mod fetch;
 pub mod pipeline;
 pub mod quality;
 pub mod vad;

@@ -160,11 +160,7 @@ fn write_ggml(
     }
     vocab.write_ggml(w)?;
 
-    let mut t = TensorWriter {
-        model,
-        w,
-        plan: Vec::new(),
-    };
+    let mut t = TensorWriter { model, w };
     t.copy(
         "encoder/position_encodings/encodings",
         "encoder.positional_embedding",
@@ -217,7 +213,6 @@ fn write_ggml(
     }
     t.copy("decoder/layer_norm/gamma", "decoder.ln.weight", Kind::F32)?;
     t.copy("decoder/layer_norm/beta", "decoder.ln.bias", Kind::F32)?;
-    t.run()?;
     Ok(n_audio_layer)
 }
 
@@ -235,39 +230,11 @@ enum Kind {
 struct TensorWriter<'a, W: Write> {
     model: &'a mut Ct2Model,
     w: &'a mut W,
-    plan: Vec<(String, String, Kind, Option<(usize, usize)>)>,
 }
 
 impl<W: Write> TensorWriter<'_, W> {
-    fn copy(&mut self, src: &str, dst: &str, kind: Kind) -> Result<(), TranscribeError> {
-        self.plan.push((src.into(), dst.into(), kind, None));
-        Ok(())
-    }
-    fn slice(
-        &mut self,
-        src: &str,
-        dst: &str,
-        part: usize,
-        parts: usize,
-        kind: Kind,
-    ) -> Result<(), TranscribeError> {
-        self.plan
-            .push((src.into(), dst.into(), kind, Some((part, parts))));
-        Ok(())
-    }
-    fn run(&mut self) -> Result<(), TranscribeError> {
-        let plan = std::mem::take(&mut self.plan);
-        for (src, dst, kind, part) in plan {
-            match part {
-                None => self.copy_now(&src, &dst, kind)?,
-                Some((p, n)) => self.slice_now(&src, &dst, p, n, kind)?,
-            }
-        }
-        Ok(())
-    }
-
     /// One variable as one tensor.
-    fn copy_now(&mut self, src: &str, dst: &str, kind: Kind) -> Result<(), TranscribeError> {
+    fn copy(&mut self, src: &str, dst: &str, kind: Kind) -> Result<(), TranscribeError> {
         let (v, data) = self.model.read(src)?;
         let mut dims = v.dims.clone();
         if kind == Kind::Column {
@@ -277,7 +244,7 @@ impl<W: Write> TensorWriter<'_, W> {
     }
 
     /// Rows `part` of `parts` of a fused matrix or bias as one tensor.
-    fn slice_now(
+    fn slice(
         &mut self,
         src: &str,
         dst: &str,
