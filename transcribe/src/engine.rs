@@ -39,6 +39,32 @@ pub struct Engine {
 /// Nudges the multilingual model towards simplified characters and punctuation.
 const ZH_PROMPT: &str = "以下是普通话的句子，使用简体中文。";
 
+/// The prompt's clauses, which whisper sometimes repeats as if they had been said.
+const ZH_PROMPT_CLAUSES: [&str; 2] = ["以下是普通话的句子", "使用简体中文"];
+
+/// `text` without any echo of [`ZH_PROMPT`] (whole or by clause) and the punctuation it left.
+fn strip_prompt(text: &str) -> String {
+    let mut t = text.replace(ZH_PROMPT, "");
+    for clause in ZH_PROMPT_CLAUSES {
+        t = t.replace(clause, "");
+    }
+    if t.len() == text.len() {
+        return t;
+    }
+    let trimmed = t.trim_matches(|c: char| c.is_whitespace() || "，。,.、".contains(c));
+    let mut out = trimmed.to_owned();
+    while out.contains("，，") || out.contains("。。") || out.contains("，。") {
+        out = out
+            .replace("，，", "，")
+            .replace("。。", "。")
+            .replace("，。", "。");
+    }
+    if !out.is_empty() && text.ends_with('。') && !out.ends_with(['。', '?', '？', '!', '！']) {
+        out.push('。');
+    }
+    out
+}
+
 impl Engine {
     /// Loads a ggml model (f16 or quantised). `threads` per transcription (1 by default: the
     /// hotline runs N workers with one thread each rather than one worker with N threads).
@@ -105,8 +131,8 @@ impl Engine {
         let language = whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_owned);
         let mut segments = Vec::new();
         for s in state.as_iter() {
-            let text = s.to_str_lossy().map_err(err)?.trim().to_owned();
-            if text.is_empty() || text == ZH_PROMPT {
+            let text = strip_prompt(s.to_str_lossy().map_err(err)?.trim());
+            if text.is_empty() {
                 continue;
             }
             segments.push(RawSegment {
@@ -117,5 +143,21 @@ impl Engine {
             });
         }
         Ok(Recognised { segments, language })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_prompt;
+
+    #[test]
+    fn echoes_of_the_prompt_are_removed() {
+        assert_eq!(strip_prompt("你好"), "你好");
+        assert_eq!(strip_prompt("以下是普通话的句子，使用简体中文。"), "");
+        assert_eq!(
+            strip_prompt("你把我的老板?，使用简体中文。"),
+            "你把我的老板?"
+        );
+        assert_eq!(strip_prompt("以下是普通话的句子，我想咨询。"), "我想咨询。");
     }
 }
