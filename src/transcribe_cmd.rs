@@ -35,6 +35,10 @@ pub struct TranscribeArgs {
     /// Print the redacted text (as the lawyer role sees it).
     #[arg(long)]
     pub redacted: bool,
+    /// Baseline for benchmarks: plain whisper on the whole file mixed to mono (no channel
+    /// split, no voice-activity detection, no quality checks).
+    #[arg(long)]
+    pub raw: bool,
 }
 
 fn clock(ms: i64) -> String {
@@ -65,7 +69,12 @@ pub fn run(args: TranscribeArgs) -> anyhow::Result<()> {
     let (mut audio, mut spent) = (0.0, 0.0);
     for file in &args.files {
         bar.set_message(file.display().to_string());
-        match t.transcribe_file(file, language) {
+        let result = if args.raw {
+            t.transcribe_raw(file, language)
+        } else {
+            t.transcribe_file(file, language)
+        };
+        match result {
             Ok(tr) => {
                 audio += tr.audio_secs;
                 spent += tr.elapsed.as_secs_f64();

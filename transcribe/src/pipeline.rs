@@ -165,6 +165,51 @@ impl Transcriber {
     }
 }
 
+impl Transcriber {
+    /// The baseline the pipeline is measured against: the recording mixed to one 16 kHz
+    /// channel and given to whisper whole (no channel split, no VAD), as a plain whisper-rs
+    /// program would. Every segment is labelled [`Speaker::Caller`]; no quality checks.
+    pub fn transcribe_raw(
+        &self,
+        path: &Path,
+        language: Option<&str>,
+    ) -> Result<CallTranscript, TranscribeError> {
+        let started = Instant::now();
+        let audio = audio::read_wav_16k(path)?;
+        let len = audio.channels.iter().map(Vec::len).max().unwrap_or(0);
+        let n = audio.channels.len().max(1) as f32;
+        let mono: Vec<f32> = (0..len)
+            .map(|i| {
+                audio
+                    .channels
+                    .iter()
+                    .map(|c| c.get(i).copied().unwrap_or(0.0))
+                    .sum::<f32>()
+                    / n
+            })
+            .collect();
+        let rec = self.engine.recognise(&mono, language)?;
+        Ok(CallTranscript {
+            utterances: rec
+                .segments
+                .into_iter()
+                .map(|s| Utterance {
+                    start_ms: s.start_ms,
+                    end_ms: s.end_ms,
+                    speaker: Speaker::Caller,
+                    redacted_text: s.text.clone(),
+                    text: s.text,
+                })
+                .collect(),
+            language: rec.language,
+            risks: Vec::new(),
+            audio_secs: audio.duration_secs,
+            speech_secs: audio.duration_secs,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
 /// Where each joined stretch came from: `(start in the joined buffer, start in the channel,
 /// length)`, in samples.
 struct TimeMap(Vec<(usize, usize, usize)>);
