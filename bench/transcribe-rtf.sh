@@ -6,7 +6,7 @@
 # (processing s / audio s) over RUNS runs and the peak RSS (GNU time).
 #   bash bench/transcribe-rtf.sh            models from $HOTLINE_TEST_MODEL_DIR or
 #                                           ~/.cache/hotline/models (`hotline model fetch`)
-# Test calls are synthesised with espeak-ng + sox: a 2-minute English call (caller and lawyer
+# Test calls are synthesised with espeak-ng + sox: a 1-minute English call (caller and lawyer
 # taking turns, silence on the other channel) and a 1-minute Mandarin one, as 8 kHz stereo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +47,7 @@ en_turns=(
   "Thank you. Can the company fire me if I apply?"
   "No. Dismissing you for applying is unlawful, and you could claim compensation."
 )
-call "$work/call-en.wav" en-us en-gb "${en_turns[@]}" "${en_turns[@]}"
+call "$work/call-en.wav" en-us en-gb "${en_turns[@]}"
 zh_turns=(
   "ni3 hao3, qing3 wen4 shi4 fa3 lü4 yuan2 zhu4 re4 xian4 ma5?"
   "shi4 de5, zhe4 li3 shi4 yi1 er4 san1 si4 ba1. qing3 wen4 you3 shen2 me5 ke3 yi3 bang1 nin2?"
