@@ -184,14 +184,11 @@ async fn english_caller_is_transcribed_with_risk_alert_and_silence_stays_empty()
 
     // "kill" from the caller: an open alert for supervisors and the ticket on red alert.
     let alerts = store.open_transcript_alerts(0).await.unwrap();
+    // (tiny.en may also "hear" a keyword in the IVR prompts on the lawyer's channel)
     let alert = alerts
         .iter()
-        .find(|a| a.call_id == call_id)
-        .unwrap_or_else(|| panic!("no alert for the threat: {alerts:?}"));
-    assert_eq!(
-        (alert.keyword.as_str(), alert.speaker),
-        ("kill", Speaker::Caller)
-    );
+        .find(|a| a.call_id == call_id && a.keyword == "kill" && a.speaker == Speaker::Caller)
+        .unwrap_or_else(|| panic!("no alert for the caller's threat: {alerts:?}"));
     let ticket_id = alert
         .ticket_id
         .clone()

@@ -7,6 +7,7 @@ pub mod audio;
 pub mod convert;
 pub mod engine;
 pub mod fetch;
+pub mod hans;
 pub mod pipeline;
 pub mod quality;
 pub mod quantize;

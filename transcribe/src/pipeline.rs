@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::TranscribeError;
 use crate::audio::{self, WHISPER_RATE};
 use crate::engine::Engine;
+use crate::hans;
 use crate::quality::QualityRules;
 use crate::vad::{self, Region};
 
@@ -128,8 +129,13 @@ impl Transcriber {
             if detected.is_none() && speaker == Speaker::Caller {
                 detected = rec.language.clone();
             }
+            let chinese = rec.language.as_deref() == Some("zh");
             for s in rec.segments {
-                let text = s.text;
+                let text = if chinese {
+                    hans::to_simplified(&s.text)
+                } else {
+                    s.text
+                };
                 utterances.push(Utterance {
                     start_ms: map.to_recording_ms(s.start_ms),
                     end_ms: map.to_recording_ms(s.end_ms),
