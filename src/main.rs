@@ -3,9 +3,12 @@
 mod calls;
 mod config;
 mod console_bridge;
+mod model_cmd;
 mod phone;
 mod register;
 mod serve;
+mod transcribe_cmd;
+mod transcribe_workers;
 mod user;
 
 use clap::{Parser, Subcommand};
@@ -24,7 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the hotline: SIP on UDP+TCP, media, and the console.
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Work with dialplans.
     Dialplan {
         #[command(subcommand)]
@@ -40,6 +43,13 @@ enum Command {
         #[command(subcommand)]
         command: user::UserCommand,
     },
+    /// Get or convert whisper models.
+    Model {
+        #[command(subcommand)]
+        command: model_cmd::ModelCommand,
+    },
+    /// Transcribe recordings offline (batch), printing each dialogue and its real-time factor.
+    Transcribe(transcribe_cmd::TranscribeArgs),
 }
 
 #[derive(Subcommand)]
@@ -67,6 +77,8 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => runtime.block_on(serve::run(args.resolve()?)),
         Command::Phone { command } => runtime.block_on(phone::run(command)),
         Command::User { command } => runtime.block_on(user::run(command)),
+        Command::Model { command } => model_cmd::run(command),
+        Command::Transcribe(args) => transcribe_cmd::run(args),
         Command::Dialplan {
             command: DialplanCommand::Check { dir },
         } => {

@@ -34,6 +34,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Err(e) => warn!(error = %e, "could not mark calls cut off by the last stop"),
     }
 
+    tokio::spawn(crate::transcribe_workers::spawn(
+        store.clone(),
+        crate::transcribe_workers::WorkerConfig {
+            model: config.model.clone(),
+            workers: config.transcribe_workers,
+            threads: config.transcribe_threads,
+            quality: config.quality.clone(),
+            node: config.node.clone(),
+        },
+    ));
+
     let user_agent = format!("hotline/{}", env!("CARGO_PKG_VERSION"));
     let (driver, sip) = SipDriver::bind(config.sip_listen, &user_agent).await?;
     let sip_addr = driver.local_addr()?;

@@ -215,7 +215,10 @@ pub async fn run(
             let events = sink.into_events();
             let end = call_end(&summary, &events, arrived, call.recording());
             match store.record_call_ended(&end).await {
-                Ok(filed) => info!(ticket = %filed.ticket.number, created = filed.ticket.created, "call filed"),
+                Ok(filed) => {
+                    info!(ticket = %filed.ticket.number, created = filed.ticket.created, "call filed");
+                    crate::transcribe_workers::enqueue(&store, &end);
+                }
                 Err(e) => warn!(error = %e, "call not filed; the start-up sweep will file it"),
             }
         }

@@ -1,0 +1,257 @@
+//! Transcription end to end: a real call (SIPp on 127.0.0.1 speaking G.711 A-law made with
+//! espeak-ng and sox) to the real `hotline serve` with the shipped dialplan; the recording is
+//! queued, a worker transcribes it with the real whisper model that `hotline model fetch`
+//! converted (`HOTLINE_TEST_MODEL_DIR`, set by scripts/test.sh), and the test reads the
+//! transcript, the alert and the ticket back from the server's store.
+//!
+//! * [`english_caller_is_transcribed_with_risk_alert_and_silence_stays_empty`]: tiny.en; the
+//!   caller's words are in the caller's channel only, the threat ("kill") puts the call's
+//!   ticket on red alert with an open alert for supervisors, and a second call where the
+//!   caller says nothing gets no invented caller text.
+//! * [`mandarin_caller_is_transcribed_in_simplified_characters`]: base; the call's language
+//!   comes from the IVR (key 1, Mandarin) and the text is in simplified characters.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Server, ServerOptions, Sipp, unique_dir};
+use hotline_cases::{Speaker, Store, Transcript, TranscriptionStatus};
+
+fn models() -> Option<PathBuf> {
+    let dir = std::env::var_os("HOTLINE_TEST_MODEL_DIR").map(PathBuf::from);
+    if dir.is_none() {
+        eprintln!(
+            "HOTLINE_TEST_MODEL_DIR is not set (scripts/test.sh fetches the models and sets it): skipped"
+        );
+    }
+    dir
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `text` spoken by espeak-ng `voice`, as the 8 kHz A-law a phone sends (`speech.alaw`, the
+/// name the scenarios stream). `None` text: 6 s of silence.
+fn speech(dir: &Path, voice: &str, text: Option<&str>) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let out = dir.join("speech.alaw");
+    let Some(text) = text else {
+        run(Command::new("sox")
+            .args(["-n", "-r", "8000", "-c", "1", "-t", "al"])
+            .arg(&out)
+            .args(["trim", "0", "6"]));
+        return out;
+    };
+    let raw = dir.join("speech-raw.wav");
+    run(Command::new("espeak-ng")
+        .args(["-v", voice, "-s", "140", "-w"])
+        .arg(&raw)
+        .arg(text));
+    run(Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "8000", "-c", "1", "-t", "al"])
+        .arg(&out)
+        .args(["sinc", "300-3400", "pad", "0.3", "0.5"]));
+    out
+}
+
+fn server(name: &str, model: &Path) -> Server {
+    let mut opts = ServerOptions::named(name);
+    opts.extra_args = vec![
+        "--model".into(),
+        model.display().to_string(),
+        "--transcribe-workers".into(),
+        "1".into(),
+    ];
+    Server::start(opts)
+}
+
+/// A call from `caller` that presses the language key of `scenario`, streams `speech` and
+/// stays `secs` on the line.
+fn call(server: &Server, scenario: &str, caller: &str, speech: &Path, secs: u64) {
+    Sipp::new(scenario)
+        .file(speech.to_str().unwrap())
+        .args(&["-key", "caller", caller])
+        .args(&["-d", &(secs * 1000).to_string()])
+        .timeout(Duration::from_secs(secs + 30))
+        .run(server)
+        .assert_all_ok(1);
+}
+
+async fn store_of(server: &Server) -> Store {
+    Store::open(&format!(
+        "sqlite://{}/hotline.db",
+        server.data_dir.display()
+    ))
+    .await
+    .unwrap()
+}
+
+/// The call from `caller` and its transcript once the worker is done with it.
+async fn transcript(store: &Store, server: &Server, caller: &str) -> (String, Transcript) {
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let calls = store.calls_arrived_between(0, i64::MAX).await.unwrap();
+        if let Some(c) = calls.iter().find(|c| c.caller == caller)
+            && let Some(t) = store.transcript_of_call(&c.id).await.unwrap()
+            && matches!(
+                t.status,
+                TranscriptionStatus::Done | TranscriptionStatus::Failed
+            )
+        {
+            assert_eq!(
+                t.status,
+                TranscriptionStatus::Done,
+                "{t:?}\n{}",
+                server.log_tail(30)
+            );
+            return (c.id.clone(), t);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no transcript for {caller}:\n{}",
+            server.log_tail(40)
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn said(t: &Transcript, who: Speaker) -> String {
+    t.segments
+        .iter()
+        .filter(|s| s.speaker == who)
+        .map(|s| s.text.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn english_caller_is_transcribed_with_risk_alert_and_silence_stays_empty() {
+    let Some(models) = models() else { return };
+    let server = server("transcribe-en", &models.join("ggml-tiny.en.bin"));
+    let dir = unique_dir("transcribe-en-speech");
+    let words = speech(
+        &dir.join("words"),
+        "en-us",
+        Some(
+            "Hello. My employer has not paid my salary for three months. I am so angry, I will kill him.",
+        ),
+    );
+    let quiet = speech(&dir.join("quiet"), "en-us", None);
+    call(
+        &server,
+        "transcribe_caller_en.xml",
+        "13800000001",
+        &words,
+        12,
+    );
+    call(
+        &server,
+        "transcribe_caller_en.xml",
+        "13800000002",
+        &quiet,
+        8,
+    );
+
+    let store = store_of(&server).await;
+    let (call_id, t) = transcript(&store, &server, "13800000001").await;
+    eprintln!("transcript: {:#?}", t.segments);
+    assert_eq!(t.language.as_deref(), Some("en"));
+    let caller = said(&t, Speaker::Caller);
+    assert!(
+        caller.contains("salary") && caller.contains("employer"),
+        "caller said: {caller:?}"
+    );
+    assert!(
+        !said(&t, Speaker::Lawyer).contains("salary"),
+        "the caller's words in the lawyer's channel"
+    );
+    assert!(
+        t.segments
+            .windows(2)
+            .all(|w| w[0].start_ms <= w[1].start_ms),
+        "not in time order"
+    );
+
+    // "kill" from the caller: an open alert for supervisors and the ticket on red alert.
+    let alerts = store.open_transcript_alerts(0).await.unwrap();
+    // (tiny.en may also "hear" a keyword in the IVR prompts on the lawyer's channel)
+    let alert = alerts
+        .iter()
+        .find(|a| a.call_id == call_id && a.keyword == "kill" && a.speaker == Speaker::Caller)
+        .unwrap_or_else(|| panic!("no alert for the caller's threat: {alerts:?}"));
+    let ticket_id = alert
+        .ticket_id
+        .clone()
+        .expect("the alert names the call's ticket");
+    assert!(store.ticket(&ticket_id).await.unwrap().unwrap().red_alert);
+
+    // The caller who said nothing: nothing invented in the caller's channel, no alert.
+    let (quiet_call, t) = transcript(&store, &server, "13800000002").await;
+    assert_eq!(
+        said(&t, Speaker::Caller),
+        "",
+        "invented text on silence: {t:?}"
+    );
+    assert!(!alerts.iter().any(|a| a.call_id == quiet_call));
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mandarin_caller_is_transcribed_in_simplified_characters() {
+    let Some(models) = models() else { return };
+    let server = server("transcribe-zh", &models.join("ggml-base.bin"));
+    let dir = unique_dir("transcribe-zh-speech");
+    let words = speech(
+        &dir,
+        "cmn-latn-pinyin",
+        Some("ni3 hao3. wo3 de5 lao3 ban3 san1 ge4 yue4 mei2 you3 fa1 gong1 zi1."),
+    );
+    call(
+        &server,
+        "transcribe_caller_zh.xml",
+        "13800000003",
+        &words,
+        10,
+    );
+
+    let store = store_of(&server).await;
+    let (_, t) = transcript(&store, &server, "13800000003").await;
+    eprintln!("transcript: {:#?}", t.segments);
+    assert_eq!(
+        t.language.as_deref(),
+        Some("zh"),
+        "the IVR's language choice"
+    );
+    // base hears espeak's Mandarin only roughly ("你把我的老爬下一个月没有发动字" for "你好，
+    // 我的老板三个月没有发工资"): some of the key words must be there, in Chinese.
+    let caller = said(&t, Speaker::Caller);
+    let key_words = ["你好", "我的", "个月", "没有", "工资", "老板"];
+    assert!(
+        key_words.iter().any(|w| caller.contains(w)),
+        "caller said: {caller:?}"
+    );
+    assert!(
+        caller
+            .chars()
+            .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+            .count()
+            >= 6,
+        "{caller:?}"
+    );
+    let traditional = ['個', '發', '資', '闆', '沒', '們', '這', '說'];
+    assert!(
+        !caller.chars().any(|c| traditional.contains(&c)),
+        "traditional characters: {caller:?}"
+    );
+    store.close().await;
+}

@@ -1,0 +1,280 @@
+//! The whole transcription of one recording: split the stereo call into caller (left) and
+//! hotline side (right), resample each to 16 kHz, keep only the stretches with a voice, run
+//! whisper once per channel on those stretches joined together, map its timestamps back to
+//! the recording, merge both channels into one dialogue, then mask PII and look for risk
+//! keywords.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::TranscribeError;
+use crate::audio::{self, WHISPER_RATE};
+use crate::engine::Engine;
+use crate::hans;
+use crate::quality::QualityRules;
+use crate::vad::{self, Region};
+
+/// Whose voice: the channel a segment came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Speaker {
+    /// Left channel: the person who called (also a mono file's only channel).
+    Caller,
+    /// Right channel: the hotline side (IVR prompts, then the lawyer).
+    Lawyer,
+}
+
+impl Speaker {
+    /// `caller` or `lawyer`, as the store and the console spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Speaker::Caller => "caller",
+            Speaker::Lawyer => "lawyer",
+        }
+    }
+}
+
+/// One utterance of the dialogue; times in ms from the start of the recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Utterance {
+    /// Start (ms).
+    pub start_ms: i64,
+    /// End (ms).
+    pub end_ms: i64,
+    /// Who spoke.
+    pub speaker: Speaker,
+    /// What was said.
+    pub text: String,
+    /// The same with PII masked.
+    pub redacted_text: String,
+}
+
+/// A risk keyword heard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RiskHit {
+    /// The configured keyword.
+    pub keyword: String,
+    /// Who said it.
+    pub speaker: Speaker,
+    /// Where (ms).
+    pub offset_ms: i64,
+    /// The redacted utterance it was in.
+    pub excerpt: String,
+}
+
+/// A recording's transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallTranscript {
+    /// The dialogue in time order.
+    pub utterances: Vec<Utterance>,
+    /// The language whisper used.
+    pub language: Option<String>,
+    /// Risk keywords heard.
+    pub risks: Vec<RiskHit>,
+    /// Length of the recording (s).
+    pub audio_secs: f64,
+    /// Seconds of it that the VAD passed to whisper.
+    pub speech_secs: f64,
+    /// Wall time of the whole pipeline.
+    pub elapsed: Duration,
+}
+
+impl CallTranscript {
+    /// Real-time factor: processing time / audio time.
+    pub fn rtf(&self) -> f64 {
+        self.elapsed.as_secs_f64() / self.audio_secs.max(1e-9)
+    }
+}
+
+/// Silence put between joined speech stretches so whisper sees them as separate phrases.
+const JOIN_GAP: usize = WHISPER_RATE as usize / 2;
+
+/// The model plus the quality rules: what a worker holds.
+pub struct Transcriber {
+    engine: Engine,
+    rules: QualityRules,
+}
+
+impl Transcriber {
+    /// A transcriber on a loaded model.
+    pub fn new(engine: Engine, rules: QualityRules) -> Transcriber {
+        Transcriber { engine, rules }
+    }
+
+    /// The loaded model.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Transcribes a call recording. `language`: the IVR's choice (`zh`, `en`), or `None` to
+    /// detect it.
+    pub fn transcribe_file(
+        &self,
+        path: &Path,
+        language: Option<&str>,
+    ) -> Result<CallTranscript, TranscribeError> {
+        let started = Instant::now();
+        let audio = audio::read_wav_16k(path)?;
+        let speakers = [Speaker::Caller, Speaker::Lawyer];
+        let mut utterances = Vec::new();
+        let mut detected = None;
+        let mut speech = 0usize;
+        for (samples, speaker) in audio.channels.iter().zip(speakers) {
+            let regions = vad::speech_regions(samples);
+            let (joined, map) = join_regions(samples, &regions);
+            speech += regions.iter().map(|r| r.end - r.start).sum::<usize>();
+            if joined.is_empty() {
+                continue;
+            }
+            let rec = self.engine.recognise(&joined, language)?;
+            if detected.is_none() && speaker == Speaker::Caller {
+                detected = rec.language.clone();
+            }
+            let chinese = rec.language.as_deref() == Some("zh");
+            for s in rec.segments {
+                let text = if chinese {
+                    hans::to_simplified(&s.text)
+                } else {
+                    s.text
+                };
+                utterances.push(Utterance {
+                    start_ms: map.to_recording_ms(s.start_ms),
+                    end_ms: map.to_recording_ms(s.end_ms),
+                    speaker,
+                    redacted_text: self.rules.redact(&text),
+                    text,
+                });
+            }
+        }
+        utterances.sort_by_key(|u| (u.start_ms, u.speaker == Speaker::Lawyer));
+        let risks = utterances
+            .iter()
+            .flat_map(|u| {
+                self.rules
+                    .risk_keywords_in(&u.text)
+                    .into_iter()
+                    .map(|keyword| RiskHit {
+                        keyword,
+                        speaker: u.speaker,
+                        offset_ms: u.start_ms,
+                        excerpt: u.redacted_text.clone(),
+                    })
+            })
+            .collect();
+        Ok(CallTranscript {
+            utterances,
+            language: detected.or_else(|| language.map(str::to_owned)),
+            risks,
+            audio_secs: audio.duration_secs,
+            speech_secs: speech as f64 / WHISPER_RATE as f64,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+impl Transcriber {
+    /// The baseline the pipeline is measured against: the recording mixed to one 16 kHz
+    /// channel and given to whisper whole (no channel split, no VAD), as a plain whisper-rs
+    /// program would. Every segment is labelled [`Speaker::Caller`]; no quality checks.
+    pub fn transcribe_raw(
+        &self,
+        path: &Path,
+        language: Option<&str>,
+    ) -> Result<CallTranscript, TranscribeError> {
+        let started = Instant::now();
+        let audio = audio::read_wav_16k(path)?;
+        let len = audio.channels.iter().map(Vec::len).max().unwrap_or(0);
+        let n = audio.channels.len().max(1) as f32;
+        let mono: Vec<f32> = (0..len)
+            .map(|i| {
+                audio
+                    .channels
+                    .iter()
+                    .map(|c| c.get(i).copied().unwrap_or(0.0))
+                    .sum::<f32>()
+                    / n
+            })
+            .collect();
+        let rec = self.engine.recognise(&mono, language)?;
+        Ok(CallTranscript {
+            utterances: rec
+                .segments
+                .into_iter()
+                .map(|s| Utterance {
+                    start_ms: s.start_ms,
+                    end_ms: s.end_ms,
+                    speaker: Speaker::Caller,
+                    redacted_text: s.text.clone(),
+                    text: s.text,
+                })
+                .collect(),
+            language: rec.language,
+            risks: Vec::new(),
+            audio_secs: audio.duration_secs,
+            speech_secs: audio.duration_secs,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+/// Where each joined stretch came from: `(start in the joined buffer, start in the channel,
+/// length)`, in samples.
+struct TimeMap(Vec<(usize, usize, usize)>);
+
+impl TimeMap {
+    /// A time in the joined buffer (ms) as a time in the recording (ms).
+    fn to_recording_ms(&self, ms: i64) -> i64 {
+        let at = (ms.max(0) as usize) * WHISPER_RATE as usize / 1000;
+        let Some(&(joined, orig, len)) = self
+            .0
+            .iter()
+            .rev()
+            .find(|(joined, _, _)| *joined <= at)
+            .or(self.0.first())
+        else {
+            return ms;
+        };
+        let sample = orig + at.saturating_sub(joined).min(len);
+        (sample * 1000 / WHISPER_RATE as usize) as i64
+    }
+}
+
+fn join_regions(samples: &[f32], regions: &[Region]) -> (Vec<f32>, TimeMap) {
+    let mut joined = Vec::new();
+    let mut map = Vec::new();
+    for r in regions {
+        if !joined.is_empty() {
+            joined.extend(std::iter::repeat_n(0.0, JOIN_GAP));
+        }
+        map.push((joined.len(), r.start, r.end - r.start));
+        joined.extend_from_slice(&samples[r.start..r.end]);
+    }
+    (joined, TimeMap(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joined_times_map_back_to_the_recording() {
+        let samples = vec![0.0; 16_000 * 10];
+        let regions = [
+            Region {
+                start: 16_000,
+                end: 32_000,
+            }, // 1-2 s
+            Region {
+                start: 80_000,
+                end: 96_000,
+            }, // 5-6 s
+        ];
+        let (joined, map) = join_regions(&samples, &regions);
+        assert_eq!(joined.len(), 16_000 + JOIN_GAP + 16_000);
+        assert_eq!(map.to_recording_ms(0), 1_000);
+        assert_eq!(map.to_recording_ms(500), 1_500);
+        // in the gap: clamped to the end of the first stretch
+        assert_eq!(map.to_recording_ms(1_200), 2_000);
+        assert_eq!(map.to_recording_ms(1_500), 5_000);
+        assert_eq!(map.to_recording_ms(2_000), 5_500);
+    }
+}
