@@ -5,7 +5,7 @@
 #   bash bench/run.sh [--quick] PART...   only some parts: ivr bare bridged overload soak transcribe
 # Builds the release binary, installs SIPp (Debian package sip-tester) when missing, checks the
 # bench dialplan, measures the machine's background CPU, runs each part and prints markdown
-# tables; the report is also written to bench/results/DATE[-quick].md. Every load runs on
+# tables; the report is also written to bench/results/DATE-HHMM[-quick].md. Every load runs on
 # 127.0.0.1 and is bounded in calls and time (see each script's header).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,7 +66,8 @@ else
 fi
 
 mkdir -p bench/results
-REPORT=bench/results/$(date -u +%Y-%m-%d)$([ "$QUICK" = 1 ] && echo -quick).md
+REPORT=bench/results/$(date -u +%Y-%m-%d-%H%M).md
+[ "$QUICK" = 0 ] || REPORT=${REPORT%.md}-quick.md
 : >"$REPORT"
 out() { tee -a "$REPORT"; }
 
