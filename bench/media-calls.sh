@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v sipp >/dev/null || { echo "needs sipp (apt-get install sip-tester)" >&2; exit 1; }
 read -r -a LEVELS <<<"${*:-100 500 1000}"
-SIP_PORT=${SIP_PORT:-25070}
-HTTP_PORT=${HTTP_PORT:-28090}
+SIP_PORT=${SIP_PORT:-9070}
+HTTP_PORT=${HTTP_PORT:-9090}
 BIN=${HOTLINE_BIN:-${CARGO_TARGET_DIR:-target}/release/hotline}
 
 [ -n "${HOTLINE_BIN:-}" ] || cargo build --release --quiet --bin hotline
@@ -29,15 +29,15 @@ printf '%-6s %-10s %-14s %-10s %-12s %-12s %-10s %-8s\n' calls legs cpu_ms/call/
 for n in "${LEVELS[@]}"; do
   rm -rf "$work/data"
   RUST_LOG=warn "$BIN" serve --sip-listen 127.0.0.1:$SIP_PORT --http-listen 127.0.0.1:$HTTP_PORT \
-    --rtp-ports 20000-29999 --data-dir "$work/data" 2>"$work/server.log" &
+    --rtp-ports 40000-59999 --data-dir "$work/data" 2>"$work/server.log" &
   server=$!
   for _ in $(seq 50); do health >/dev/null 2>&1 && break; sleep 0.2; done
   idle_rss=$(rss_kb "$server")
   rate=$(( n < 100 ? n : 100 ))
   hold_ms=$(( (n / rate) * 1000 + 25000 ))
   (cd "$work" && timeout $(( hold_ms / 1000 + 60 )) sipp "127.0.0.1:$SIP_PORT" -sf "$OLDPWD/bench/sipp/uac_hold.xml" \
-     -i 127.0.0.1 -mi 127.0.0.1 -p $((SIP_PORT + 1)) -mp 40000 -s 12348 -m "$n" -l "$n" -r "$rate" -d "$hold_ms" \
-     -timeout $(( hold_ms / 1000 + 40 )) -nostdin >"$work/sipp.out" 2>&1; cp "$work/sipp.out" /tmp/bench-sipp.out) &
+     -i 127.0.0.1 -mi 127.0.0.1 -p $((SIP_PORT + 1)) -mp 6000 -s 12348 -m "$n" -l "$n" -r "$rate" -d "$hold_ms" \
+     -timeout $(( hold_ms / 1000 + 40 )) -nostdin >"$work/sipp.out" 2>&1) &
   sipp_pid=$!
   for _ in $(seq 120); do [ "$(field media_legs)" -ge "$n" ] && break; sleep 0.5; done
   sleep 2
