@@ -202,7 +202,11 @@ async fn english_caller_is_transcribed_with_risk_alert_and_silence_stays_empty()
         "",
         "invented text on silence: {t:?}"
     );
-    assert!(!alerts.iter().any(|a| a.call_id == quiet_call));
+    assert!(
+        !alerts
+            .iter()
+            .any(|a| a.call_id == quiet_call && a.speaker == Speaker::Caller)
+    );
     store.close().await;
 }
 

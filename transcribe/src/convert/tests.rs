@@ -35,8 +35,8 @@ fn not_a_model_is_a_clear_error() {
 /// byte-identical to OpenAI's `mel_filters.npz` and `gpt2.tiktoken`, and the base model comes
 /// out at exactly the official `ggml-base.bin` size (147,951,465 bytes), but the checksums
 /// noted in the team's MODELS.md (tiny.en `3e44ac31...`, base `b4b30f14...`) were made by a
-/// converter whose tensor bytes or order differ in a way not documented there; see
-/// BENCHMARKS.md / the closing report.
+/// converter whose tensor bytes or order differ in a way not documented there (open
+/// question in the [transcribe] closing report).
 pub const TINY_EN_SHA256: &str = "49b35c0f0fa5e8fe48396546d4c3308e7cc3e8a50589273a99710c76fd373fdf";
 
 #[test]
