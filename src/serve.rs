@@ -166,6 +166,13 @@ async fn publish_media_stats(media: Arc<MediaStats>, live: Arc<LiveStats>) {
         let us = |p| media.lateness_percentile(p).as_micros() as usize;
         live.send_jitter_p50_us.store(us(50.0), Ordering::Relaxed);
         live.send_jitter_p99_us.store(us(99.0), Ordering::Relaxed);
+        let count = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed) as usize;
+        live.media_overruns
+            .store(count(&media.overruns), Ordering::Relaxed);
+        live.media_resyncs
+            .store(count(&media.resyncs), Ordering::Relaxed);
+        live.media_skipped_ms
+            .store(count(&media.skipped_ms), Ordering::Relaxed);
     }
 }
 

@@ -50,6 +50,12 @@ pub struct LiveStats {
     pub send_jitter_p50_us: AtomicUsize,
     /// 99th percentile of the same.
     pub send_jitter_p99_us: AtomicUsize,
+    /// Media ticks that started more than a frame late.
+    pub media_overruns: AtomicUsize,
+    /// Times the media clock fell so far behind that it skipped ahead (audio was dropped).
+    pub media_resyncs: AtomicUsize,
+    /// Milliseconds of audio those skips dropped.
+    pub media_skipped_ms: AtomicUsize,
 }
 
 /// Console settings from `hotline serve`.
@@ -112,6 +118,9 @@ struct Health {
     media_legs: usize,
     send_jitter_p50_us: usize,
     send_jitter_p99_us: usize,
+    media_overruns: usize,
+    media_resyncs: usize,
+    media_skipped_ms: usize,
 }
 
 /// The console's routes: the SPA, `/healthz` and the guarded `/api`.
@@ -190,5 +199,8 @@ async fn healthz(State(state): State<AppState>) -> Json<Health> {
         media_legs: stats.media_legs.load(Ordering::Relaxed),
         send_jitter_p50_us: stats.send_jitter_p50_us.load(Ordering::Relaxed),
         send_jitter_p99_us: stats.send_jitter_p99_us.load(Ordering::Relaxed),
+        media_overruns: stats.media_overruns.load(Ordering::Relaxed),
+        media_resyncs: stats.media_resyncs.load(Ordering::Relaxed),
+        media_skipped_ms: stats.media_skipped_ms.load(Ordering::Relaxed),
     })
 }

@@ -30,6 +30,11 @@ use super::live::{CallEvent, LiveCall, RouterRequest};
 use crate::config::Config;
 use crate::register::register;
 
+/// errno values (Linux) for "too many open files" in the process and in the system: binding
+/// more ports cannot succeed until calls end, so the call gets 503 at once.
+const EMFILE: i32 = 24;
+const ENFILE: i32 = 23;
+
 enum Role {
     /// The person who rang the hotline; their leg is recorded and has a call task.
     Caller,
@@ -260,7 +265,8 @@ impl CallHandler {
         }
     }
 
-    /// Takes a port pair and binds it; ports another program holds are skipped.
+    /// Takes a port pair and binds it; ports another program holds are skipped and go back to
+    /// the pool, so a failed bind never loses a port.
     fn bind_port(&mut self) -> Option<(u16, UdpSocket, Option<UdpSocket>)> {
         for _ in 0..16 {
             let port = self.ports.allocate()?;
@@ -272,7 +278,15 @@ impl CallHandler {
                         .store(self.ports.available(), Ordering::Relaxed);
                     return Some((port, rtp, rtcp));
                 }
-                Err(e) => warn!(port, error = %e, "RTP port busy, skipped"),
+                Err(e) => {
+                    // Back into the pool (at its end): another program may free it later.
+                    self.ports.release(port);
+                    if e.raw_os_error() == Some(EMFILE) || e.raw_os_error() == Some(ENFILE) {
+                        warn!(error = %e, "out of file descriptors: no RTP port for this call");
+                        return None;
+                    }
+                    warn!(port, error = %e, "RTP port busy, skipped");
+                }
             }
         }
         None

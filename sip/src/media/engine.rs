@@ -243,10 +243,12 @@ impl Engine {
             } else if now - due > FRAME {
                 self.stats.overruns.fetch_add(1, Ordering::Relaxed);
                 if now - due > FRAME * 5 {
-                    debug!(
-                        behind_ms = (now - due).as_millis() as u64,
-                        "media clock resynchronised"
-                    );
+                    let behind_ms = (now - due).as_millis() as u64;
+                    self.stats.resyncs.fetch_add(1, Ordering::Relaxed);
+                    self.stats
+                        .skipped_ms
+                        .fetch_add(behind_ms, Ordering::Relaxed);
+                    debug!(behind_ms, "media clock resynchronised");
                     start = now;
                     n = 0;
                     continue;

@@ -20,6 +20,11 @@ pub struct MediaStats {
     pub packets_sent: AtomicU64,
     /// Ticks that started more than one frame late (the thread was starved).
     pub overruns: AtomicU64,
+    /// Times the clock fell more than 5 frames behind and jumped to now: the frames of the
+    /// skipped time were never sent (callers heard a gap).
+    pub resyncs: AtomicU64,
+    /// Milliseconds of media skipped by those jumps, summed.
+    pub skipped_ms: AtomicU64,
 }
 
 impl Default for MediaStats {
@@ -29,6 +34,8 @@ impl Default for MediaStats {
             legs: AtomicUsize::new(0),
             packets_sent: AtomicU64::new(0),
             overruns: AtomicU64::new(0),
+            resyncs: AtomicU64::new(0),
+            skipped_ms: AtomicU64::new(0),
         }
     }
 }
