@@ -4,7 +4,9 @@
 //!
 //! One clock for all legs keeps the send pacing free of drift (deadlines are `start + n*20ms`,
 //! never `now + 20ms`) and costs one wake-up per tick instead of one per call. The legs
-//! themselves ([`MediaLeg`]) are sans-IO.
+//! themselves ([`MediaLeg`]) are sans-IO. File system work stays off the clock: recording
+//! files are created by the opener thread every command passes through first
+//! ([`super::opener`]), and finished (header, fsync) by the finisher thread.
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -21,6 +23,7 @@ use tracing::{debug, warn};
 
 pub use super::leg::LegParams;
 use super::leg::{LegEvent, MediaLeg};
+use super::opener::{self, Prepared};
 use super::prompt::Prompt;
 use super::recorder::{Recorder, RecordingInfo};
 use super::stats::MediaStats;
@@ -135,9 +138,11 @@ impl MediaEngine {
         stats: Arc<MediaStats>,
     ) -> std::io::Result<MediaEngine> {
         let (commands, rx) = std_mpsc::channel();
+        let (prepared, prepared_rx) = std_mpsc::channel();
+        opener::spawn(rx, prepared)?;
         thread::Builder::new()
             .name("media".into())
-            .spawn(move || Engine::new(rx, events, stats).run())?;
+            .spawn(move || Engine::new(prepared_rx, events, stats).run())?;
         Ok(MediaEngine { commands })
     }
 
@@ -158,7 +163,8 @@ struct LegIo {
 }
 
 struct Engine {
-    commands: std_mpsc::Receiver<MediaCommand>,
+    /// Commands, with their files created by the opener thread.
+    commands: std_mpsc::Receiver<Prepared>,
     events: mpsc::UnboundedSender<MediaEvent>,
     legs: HashMap<LegId, LegIo>,
     slots: Vec<Vec<LegId>>,
@@ -194,7 +200,7 @@ impl Finish {
 
 impl Engine {
     fn new(
-        commands: std_mpsc::Receiver<MediaCommand>,
+        commands: std_mpsc::Receiver<Prepared>,
         events: mpsc::UnboundedSender<MediaEvent>,
         stats: Arc<MediaStats>,
     ) -> Self {
@@ -271,39 +277,80 @@ impl Engine {
         }
     }
 
+    /// Finishes a message recording off the clock, or reports at once that there is none.
+    fn finish_message(&mut self, leg: LegId, rec: Option<Recorder>) {
+        match rec {
+            Some(rec) => self.finish(Finish::Message(leg, rec)),
+            None => {
+                let _ = self.events.send(MediaEvent::MessageRecorded {
+                    leg,
+                    recording: None,
+                });
+            }
+        }
+    }
+
     /// The slot with the fewest legs, for a new leg.
     fn quietest_slot(&self) -> usize {
         (0..SLOTS).min_by_key(|s| self.slots[*s].len()).unwrap_or(0)
     }
 
-    fn command(&mut self, cmd: MediaCommand, now: Instant) {
+    fn command(&mut self, cmd: Prepared, now: Instant) {
         match cmd {
-            MediaCommand::Open {
+            Prepared::Open {
                 leg,
                 socket,
                 rtcp_socket,
                 params,
-                record,
-            } => {
-                if let Err(e) = socket.set_nonblocking(true) {
-                    warn!(error = %e, "RTP socket not usable");
-                    return;
-                }
-                let rtcp_socket = rtcp_socket.filter(|s| s.set_nonblocking(true).is_ok());
-                let media = MediaLeg::new(params, record, now);
-                let slot = self.quietest_slot();
-                self.legs.insert(
-                    leg,
-                    LegIo {
-                        slot,
-                        socket,
-                        rtcp_socket,
-                        leg: media,
-                        peer: None,
-                    },
-                );
-                self.slots[slot].push(leg);
-                self.stats.legs.store(self.legs.len(), Ordering::Relaxed);
+                recorder,
+            } => self.open(leg, socket, rtcp_socket, params, recorder, now),
+            Prepared::Message(leg, recorder) => match (self.legs.get_mut(&leg), recorder) {
+                (Some(l), Some(rec)) => l.leg.start_message(rec),
+                // The leg ended meanwhile: close the file properly.
+                (None, Some(rec)) => self.finish(Finish::Message(leg, rec)),
+                // No file (logged by the opener): `StopMessage` reports an empty message.
+                (_, None) => {}
+            },
+            Prepared::Command(cmd) => self.control(cmd, now),
+        }
+    }
+
+    fn open(
+        &mut self,
+        leg: LegId,
+        socket: UdpSocket,
+        rtcp_socket: Option<UdpSocket>,
+        params: LegParams,
+        recorder: Option<Recorder>,
+        now: Instant,
+    ) {
+        if let Err(e) = socket.set_nonblocking(true) {
+            warn!(error = %e, "RTP socket not usable");
+            return;
+        }
+        let rtcp_socket = rtcp_socket.filter(|s| s.set_nonblocking(true).is_ok());
+        let media = MediaLeg::new(params, recorder, now);
+        let slot = self.quietest_slot();
+        self.legs.insert(
+            leg,
+            LegIo {
+                slot,
+                socket,
+                rtcp_socket,
+                leg: media,
+                peer: None,
+            },
+        );
+        self.slots[slot].push(leg);
+        self.stats.legs.store(self.legs.len(), Ordering::Relaxed);
+    }
+
+    /// Every command but the two the opener prepares.
+    fn control(&mut self, cmd: MediaCommand, now: Instant) {
+        match cmd {
+            // Only reached if a command bypassed the opener: prepare it here.
+            cmd @ (MediaCommand::Open { .. } | MediaCommand::StartMessage(..)) => {
+                self.command(opener::prepare(cmd), now)
             }
             MediaCommand::Update(leg, params) => {
                 if let Some(l) = self.legs.get_mut(&leg) {
@@ -347,21 +394,9 @@ impl Engine {
                     l.leg.info_digit(digit, now);
                 }
             }
-            MediaCommand::StartMessage(leg, path) => {
-                if let Some(l) = self.legs.get_mut(&leg) {
-                    l.leg.start_message(&path);
-                }
-            }
             MediaCommand::StopMessage(leg) => {
-                match self.legs.get_mut(&leg).and_then(|l| l.leg.stop_message()) {
-                    Some(rec) => self.finish(Finish::Message(leg, rec)),
-                    None => {
-                        let _ = self.events.send(MediaEvent::MessageRecorded {
-                            leg,
-                            recording: None,
-                        });
-                    }
-                }
+                let rec = self.legs.get_mut(&leg).and_then(|l| l.leg.stop_message());
+                self.finish_message(leg, rec);
             }
             MediaCommand::Close(leg) => {
                 self.unbridge(leg);

@@ -3,7 +3,6 @@
 //! (prompt, bridged peer, forwarded digits), RTCP, and the stereo recording.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use tracing::{debug, info, warn};
@@ -83,7 +82,8 @@ pub(super) struct MediaLeg {
 }
 
 impl MediaLeg {
-    pub(super) fn new(params: LegParams, record: Option<PathBuf>, now: Instant) -> Self {
+    /// A leg with its stereo recording already created (see `opener`), or none.
+    pub(super) fn new(params: LegParams, recorder: Option<Recorder>, now: Instant) -> Self {
         let mut rtp = RtpSession::new(None, 8000, RtpConfig::default());
         if let Err(e) = rtp.set_remote(
             params.remote,
@@ -92,13 +92,6 @@ impl MediaLeg {
         ) {
             warn!(error = %e, "RTP parameters refused");
         }
-        let recorder = record.and_then(|path| match Recorder::create(&path) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                warn!(error = %e, "recording not started");
-                None
-            }
-        });
         MediaLeg {
             params,
             rtp,
@@ -373,12 +366,10 @@ impl MediaLeg {
         std::mem::take(&mut self.events)
     }
 
-    /// Starts a separate recording of what the caller says (a voicemail message).
-    pub(super) fn start_message(&mut self, path: &std::path::Path) {
-        match Recorder::create(path) {
-            Ok(r) => self.message = Some(r),
-            Err(e) => warn!(error = %e, "message recording not started"),
-        }
+    /// Starts a separate recording of what the caller says (a voicemail message) into a file
+    /// already created.
+    pub(super) fn start_message(&mut self, recorder: Recorder) {
+        self.message = Some(recorder);
     }
 
     /// Stops the message recording, handing it back to be finished off the media thread.

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod g711;
 pub mod jitter;
 mod leg;
+mod opener;
 pub mod prompt;
 pub mod recorder;
 pub mod rtcp;
