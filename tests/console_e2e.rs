@@ -24,7 +24,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{HOTLINE, Linphone, Server, ServerOptions, Sipp, unique_dir};
+use common::{HOTLINE, Linphone, Server, ServerOptions, Sipp, copy_dir, unique_dir};
 
 /// A Shicheng County landline (`079757...`): the IVR finds the county from it.
 const CALLER: &str = "07975712345";
@@ -76,20 +76,6 @@ fn dialplan(lawyer: &str, region: &str) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
-    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
-        let entry = entry.expect("a directory entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target)
-                .unwrap_or_else(|e| panic!("copy {}: {e}", entry.path().display()));
-        }
-    }
 }
 
 /// The SIP username of `lawyer`'s phone in `roster.toml`.

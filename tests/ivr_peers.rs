@@ -44,8 +44,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    HOTLINE, Linphone, Server, ServerOptions, Sipp, SippOutcome, StoreView, goertzel, parse_trace,
-    unique_dir,
+    HOTLINE, Linphone, Server, ServerOptions, Sipp, SippOutcome, StoreView, copy_dir, goertzel,
+    parse_trace, unique_dir,
 };
 use hotline_cases::{Category, LawyerStatus, TaskKind, TicketStatus};
 use serde_json::{Value, json};
@@ -196,20 +196,6 @@ fn line_start(text: &str, prefix: &str) -> Option<usize> {
         at += line.len();
     }
     None
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
-    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
-        let entry = entry.expect("a directory entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target)
-                .unwrap_or_else(|e| panic!("copy {}: {e}", entry.path().display()));
-        }
-    }
 }
 
 /// Cuts every prompt WAV under `dir` longer than `max` seconds to its first `max` seconds.

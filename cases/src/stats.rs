@@ -212,24 +212,13 @@ impl Store {
         to: i64,
         regions: Option<&[String]>,
     ) -> Result<Vec<CategoryCount>, StoreError> {
-        let sql = format!(
-            "SELECT COALESCE(category, 'other') AS k, COUNT(*) AS n FROM calls \
-             WHERE arrived_at >= $1 AND arrived_at < $2{} GROUP BY COALESCE(category, 'other') ORDER BY n DESC, k",
-            scope_sql(regions)?
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(from)
-            .bind(to)
-            .fetch_all(&self.pool)
+        let counts = self
+            .count_calls_by("category", "other", from, to, regions)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CategoryCount {
-                    category: r.try_get("k")?,
-                    calls: r.try_get("n")?,
-                })
-            })
-            .collect()
+        Ok(counts
+            .into_iter()
+            .map(|(category, calls)| CategoryCount { category, calls })
+            .collect())
     }
 
     /// Calls per region in `[from, to)`, most first.
@@ -239,9 +228,27 @@ impl Store {
         to: i64,
         regions: Option<&[String]>,
     ) -> Result<Vec<RegionCount>, StoreError> {
+        let counts = self.count_calls_by("region", "", from, to, regions).await?;
+        Ok(counts
+            .into_iter()
+            .map(|(region, calls)| RegionCount { region, calls })
+            .collect())
+    }
+
+    /// Calls in `[from, to)` grouped by `column` of `calls` (a name from this file, never
+    /// user input), NULL counted as `missing`; most first, then by value.
+    async fn count_calls_by(
+        &self,
+        column: &'static str,
+        missing: &'static str,
+        from: i64,
+        to: i64,
+        regions: Option<&[String]>,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let key = format!("COALESCE({column}, '{missing}')");
         let sql = format!(
-            "SELECT COALESCE(region, '') AS k, COUNT(*) AS n FROM calls \
-             WHERE arrived_at >= $1 AND arrived_at < $2{} GROUP BY COALESCE(region, '') ORDER BY n DESC, k",
+            "SELECT {key} AS k, COUNT(*) AS n FROM calls \
+             WHERE arrived_at >= $1 AND arrived_at < $2{} GROUP BY {key} ORDER BY n DESC, k",
             scope_sql(regions)?
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -250,12 +257,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| {
-                Ok(RegionCount {
-                    region: r.try_get("k")?,
-                    calls: r.try_get("n")?,
-                })
-            })
+            .map(|r| Ok((r.try_get("k")?, r.try_get("n")?)))
             .collect()
     }
 

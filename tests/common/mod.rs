@@ -1274,3 +1274,18 @@ pub fn goertzel(x: &[f64], hz: f64, rate: u32) -> f64 {
     let power = s1 * s1 + s2 * s2 - c * s1 * s2;
     2.0 * power.max(0.0).sqrt() / x.len().max(1) as f64
 }
+
+/// Copies a directory tree (a dialplan the test edits without touching the shipped one).
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
+    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
+        let entry = entry.expect("a directory entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target)
+                .unwrap_or_else(|e| panic!("copy {}: {e}", entry.path().display()));
+        }
+    }
+}
