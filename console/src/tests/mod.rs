@@ -207,12 +207,18 @@ impl Harness {
         recording: Option<&Path>,
     ) {
         let now = hotline_cases::unix_now_ms();
+        // A minute-long call, but never starting before this Beijing day: the tests count
+        // "today's" calls with the real clock, and 16:00 UTC is midnight in Beijing.
+        const BEIJING_MS: i64 = 8 * 3_600_000;
+        const DAY_MS: i64 = 24 * 3_600_000;
+        let day_start = (now + BEIJING_MS).div_euclid(DAY_MS) * DAY_MS - BEIJING_MS;
+        let arrived = (now - 60_000).max(day_start);
         self.store
             .record_call_ended(&CallEnd {
                 call_id: id.into(),
                 caller: caller.into(),
-                arrived_at: now - 60_000,
-                answered_at: Some(now - 50_000),
+                arrived_at: arrived,
+                answered_at: Some((arrived + 10_000).min(now)),
                 ended_at: now,
                 language: Some("zh".into()),
                 category: Some(Category::Consultation),
