@@ -24,7 +24,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{HOTLINE, Linphone, Server, ServerOptions, Sipp, copy_dir, unique_dir};
+use common::{
+    HOTLINE, Linphone, Server, ServerOptions, Sipp, assert_dialplan_checks, copy_dir, unique_dir,
+};
 
 /// A Shicheng County landline (`079757...`): the IVR finds the county from it.
 const CALLER: &str = "07975712345";
@@ -63,18 +65,7 @@ fn dialplan(lawyer: &str, region: &str) -> PathBuf {
          from = \"00:00\"\nto = \"24:00\"\n",
     )
     .expect("write hours.toml");
-    let out = Command::new(HOTLINE)
-        .args(["dialplan", "check"])
-        .arg(&dir)
-        .output()
-        .expect("run hotline dialplan check");
-    assert!(
-        out.status.success(),
-        "the test dialplan in {} does not check:\n{}{}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_dialplan_checks(&dir);
     dir
 }
 

@@ -39,13 +39,12 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    HOTLINE, Linphone, Server, ServerOptions, Sipp, SippOutcome, StoreView, copy_dir, goertzel,
-    parse_trace, unique_dir,
+    Linphone, Server, ServerOptions, Sipp, SippOutcome, StoreView, assert_dialplan_checks,
+    copy_dir, goertzel, parse_trace, unique_dir,
 };
 use hotline_cases::{Category, LawyerStatus, TaskKind, TicketStatus};
 use serde_json::{Value, json};
@@ -125,18 +124,7 @@ impl TestDialplan {
             shorten_prompts(&dir.join("prompts"), max);
         }
 
-        let out = Command::new(HOTLINE)
-            .args(["dialplan", "check"])
-            .arg(&dir)
-            .output()
-            .expect("run hotline dialplan check");
-        assert!(
-            out.status.success(),
-            "the test dialplan in {} does not check:\n{}{}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_dialplan_checks(&dir);
         TestDialplan { dir }
     }
 

@@ -1289,3 +1289,20 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Fails the test unless `hotline dialplan check` accepts the dialplan in `dir` (a test's edited
+/// copy of the shipped one), printing the checker's `file:line` problems.
+pub fn assert_dialplan_checks(dir: &Path) {
+    let out = Command::new(HOTLINE)
+        .args(["dialplan", "check"])
+        .arg(dir)
+        .output()
+        .expect("run hotline dialplan check");
+    assert!(
+        out.status.success(),
+        "the test dialplan in {} does not check:\n{}{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
