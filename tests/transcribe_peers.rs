@@ -20,14 +20,12 @@ use std::time::{Duration, Instant};
 use common::{Server, ServerOptions, Sipp, unique_dir};
 use hotline_cases::{Speaker, Store, Transcript, TranscriptionStatus};
 
-fn models() -> Option<PathBuf> {
-    let dir = std::env::var_os("HOTLINE_TEST_MODEL_DIR").map(PathBuf::from);
-    if dir.is_none() {
-        eprintln!(
-            "HOTLINE_TEST_MODEL_DIR is not set (scripts/test.sh fetches the models and sets it): skipped"
-        );
-    }
-    dir
+/// The models `hotline model fetch` made for the tests. Missing models fail the test: a
+/// transcription test that passes without a model would prove nothing.
+fn models() -> PathBuf {
+    std::env::var_os("HOTLINE_TEST_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("HOTLINE_TEST_MODEL_DIR is not set: run `bash scripts/test.sh` (it fetches and converts the models), or set it to a directory made by `hotline model fetch --dir DIR --model base --model tiny.en`"))
 }
 
 fn run(cmd: &mut Command) {
@@ -136,7 +134,7 @@ fn said(t: &Transcript, who: Speaker) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn english_caller_is_transcribed_with_risk_alert_and_silence_stays_empty() {
-    let Some(models) = models() else { return };
+    let models = models();
     let server = server("transcribe-en", &models.join("ggml-tiny.en.bin"));
     let dir = unique_dir("transcribe-en-speech");
     let words = speech(
@@ -212,7 +210,7 @@ async fn english_caller_is_transcribed_with_risk_alert_and_silence_stays_empty()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mandarin_caller_is_transcribed_in_simplified_characters() {
-    let Some(models) = models() else { return };
+    let models = models();
     let server = server("transcribe-zh", &models.join("ggml-base.bin"));
     let dir = unique_dir("transcribe-zh-speech");
     let words = speech(
