@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use hotline_cases::{CallTicket, Category, Role, unix_now_ms};
+use hotline_cases::{Category, Role, unix_now_ms};
 use hotline_ivr::IvrEvent;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
@@ -242,26 +242,23 @@ async fn screen_pop(state: &AppState, auth: &Auth, ev: &LiveEvent, info: &CallIn
                 }
             })
     });
-    // File the call on its ticket now (idempotent; hangup files it again with the outcome),
-    // so the lawyer has the ticket to complete during the call.
-    let filed = state
-        .store
-        .ticket_for_call(&CallTicket {
-            call_id: &ev.call_id,
-            caller: &info.caller,
-            category: info.category.as_deref().map(Category::from_ivr),
-            region: info.region.as_deref(),
-            lawyer_id: None,
-            at: unix_now_ms(),
-        })
-        .await;
-    let ticket = match filed {
-        Ok(link) => state.store.ticket(&link.ticket_id).await.ok().flatten(),
-        Err(e) => {
-            tracing::warn!(error = %e, call_id = %ev.call_id, "call not filed for the screen-pop");
-            None
+    // The call task files the call on its ticket just before the phone rings (this Ringing
+    // event comes a moment earlier), so wait briefly for that commit rather than filing again.
+    // Still unfiled after a second (a slow store): the desk fetches the ticket itself later.
+    let mut ticket = None;
+    for _ in 0..20 {
+        match state.store.ticket_id_of_call(&ev.call_id).await {
+            Ok(Some(id)) => {
+                ticket = state.store.ticket(&id).await.ok().flatten();
+                break;
+            }
+            Ok(None) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            Err(e) => {
+                tracing::warn!(error = %e, call_id = %ev.call_id, "ticket lookup for the screen-pop failed");
+                break;
+            }
         }
-    };
+    }
     let earlier = if info.caller.chars().any(|c| c.is_ascii_digit()) {
         state
             .store
@@ -363,6 +360,18 @@ mod tests {
             ),
             ev("c9", IvrEvent::Ringing { lawyer: me.clone() }),
         ];
+        // What the call task does before the phone rings: file the call on its ticket.
+        h.store
+            .ticket_for_call(&hotline_cases::CallTicket {
+                call_id: "c9",
+                caller: "13800000001",
+                category: Some(Category::LegalAid),
+                region: Some("shicheng"),
+                lawyer_id: None,
+                at: unix_now_ms(),
+            })
+            .await
+            .unwrap();
         let (mut lai_calls, mut sup_calls, mut admin_calls) = Default::default();
         let mut pops = Vec::new();
         let mut sup_seen = 0;

@@ -77,6 +77,19 @@ async fn the_lawyer_socket_gets_the_desk_and_the_screen_pop() {
     send(IvrEvent::Ringing {
         lawyer: LawyerId::new("lai-zhiming"),
     });
+    // The call task files the call just after its Ringing event; the pop waits for that.
+    let link = h
+        .store
+        .ticket_for_call(&hotline_cases::CallTicket {
+            call_id: "c7",
+            caller: "13800000009",
+            category: None,
+            region: Some("shicheng"),
+            lawyer_id: None,
+            at: unix_now_ms(),
+        })
+        .await
+        .unwrap();
     let pop = next().await;
     assert_eq!(
         pop["type"], "screen_pop",
@@ -90,9 +103,10 @@ async fn the_lawyer_socket_gets_the_desk_and_the_screen_pop() {
         ),
         (Some("c7"), Some("13800000009"), Some("石城县"))
     );
-    assert!(
-        pop["ticket"]["number"].is_string(),
-        "filed for the form: {pop}"
+    assert_eq!(
+        pop["ticket"]["number"].as_str(),
+        Some(link.number.as_str()),
+        "the ticket the call task filed, for the form: {pop}"
     );
     server.abort();
 }
