@@ -7,6 +7,7 @@ mod model_cmd;
 mod phone;
 mod register;
 mod serve;
+mod talk_spans;
 mod transcribe_cmd;
 mod transcribe_workers;
 mod user;

@@ -142,10 +142,18 @@ async fn work(store: Store, transcriber: Arc<Transcriber>, name: String) {
 async fn run_job(store: &Store, transcriber: &Arc<Transcriber>, name: &str, job: TranscriptionJob) {
     let path = PathBuf::from(&job.recording_path);
     wait_until_settled(&path).await;
+    let side = match store.call(&job.call_id).await {
+        Ok(call) => crate::talk_spans::hotline_side(call.and_then(|c| c.ivr_path).as_deref()),
+        Err(e) => {
+            warn!(call_id = %job.call_id, error = %e, "call history unreadable: the whole hotline side is transcribed as the lawyer");
+            hotline_transcribe::HotlineSide::AllLawyer
+        }
+    };
     let t = transcriber.clone();
     let language = job.language.clone();
     let p = path.clone();
-    let mut task = tokio::task::spawn_blocking(move || t.transcribe_file(&p, language.as_deref()));
+    let mut task =
+        tokio::task::spawn_blocking(move || t.transcribe_call(&p, language.as_deref(), &side));
     let result = loop {
         tokio::select! {
             r = &mut task => break r,

@@ -7,7 +7,12 @@
 //! * [`english_caller_is_transcribed_with_risk_alert_and_silence_stays_empty`]: tiny.en; the
 //!   caller's words are in the caller's channel only, the threat ("kill") puts the call's
 //!   ticket on red alert with an open alert for supervisors, and a second call where the
-//!   caller says nothing gets no invented caller text.
+//!   caller says nothing gets no invented caller text. No lawyer answers these calls, so the
+//!   hotline side (the IVR's prompts) is not transcribed at all.
+//! * [`caller_and_lawyer_are_transcribed_each_in_their_own_channel_without_the_ivr`][]: the
+//!   English-speaking duty lawyer's phone (linphonec, at the province the call climbs to)
+//!   answers and speaks, the caller speaks after it; each one's
+//!   words are in their own channel and the IVR's prompts before the lawyer are not.
 //! * [`mandarin_caller_is_transcribed_in_simplified_characters`]: base; the call's language
 //!   comes from the IVR (key 1, Mandarin) and the text is in simplified characters.
 
@@ -17,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Server, ServerOptions, Sipp, unique_dir};
+use common::{Open, Server, ServerOptions, Sipp, TestDialplan, lawyer_phone, unique_dir};
 use hotline_cases::{Speaker, Store, Transcript, TranscriptionStatus};
 
 /// The models `hotline model fetch` made for the tests. Missing models fail the test: a
@@ -63,6 +68,10 @@ fn speech(dir: &Path, voice: &str, text: Option<&str>) -> PathBuf {
 }
 
 fn server(name: &str, model: &Path) -> Server {
+    Server::start(server_options(name, model))
+}
+
+fn server_options(name: &str, model: &Path) -> ServerOptions {
     let mut opts = ServerOptions::named(name);
     opts.extra_args = vec![
         "--model".into(),
@@ -70,7 +79,7 @@ fn server(name: &str, model: &Path) -> Server {
         "--transcribe-workers".into(),
         "1".into(),
     ];
-    Server::start(opts)
+    opts
 }
 
 /// A call from `caller` that presses the language key of `scenario`, streams `speech` and
@@ -80,7 +89,7 @@ fn call(server: &Server, scenario: &str, caller: &str, speech: &Path, secs: u64)
         .file(speech.to_str().unwrap())
         .args(&["-key", "caller", caller])
         .args(&["-d", &(secs * 1000).to_string()])
-        .timeout(Duration::from_secs(secs + 30))
+        .timeout(Duration::from_secs(secs + 60))
         .run(server)
         .assert_all_ok(1);
 }
@@ -180,9 +189,21 @@ async fn english_caller_is_transcribed_with_risk_alert_and_silence_stays_empty()
         "not in time order"
     );
 
+    // No lawyer answered: the hotline side held only the IVR's prompts, which are left out.
+    assert_eq!(
+        said(&t, Speaker::Lawyer),
+        "",
+        "the IVR transcribed as the lawyer"
+    );
+
     // "kill" from the caller: an open alert for supervisors and the ticket on red alert.
     let alerts = store.open_transcript_alerts(0).await.unwrap();
-    // (tiny.en may also "hear" a keyword in the IVR prompts on the lawyer's channel)
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a.call_id != call_id || a.speaker == Speaker::Caller),
+        "{alerts:?}"
+    );
     let alert = alerts
         .iter()
         .find(|a| a.call_id == call_id && a.keyword == "kill" && a.speaker == Speaker::Caller)
@@ -256,4 +277,98 @@ async fn mandarin_caller_is_transcribed_in_simplified_characters() {
         "traditional characters: {caller:?}"
     );
     store.close().await;
+}
+
+/// A Shicheng County (Ganzhou, Jiangxi) landline.
+const SHICHENG_CALLER: &str = "07975712345";
+const PASSWORD: &str = "a long test password for a lawyer's phone";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_and_lawyer_are_transcribed_each_in_their_own_channel_without_the_ivr() {
+    let models = models();
+    let plan = TestDialplan::write(
+        "transcribe-lawyer",
+        // the English-speaking lawyer on duty for the province: the call climbs to her
+        &[("liu-fang", "jiangxi")],
+        Open::AroundTheClock,
+        None,
+        None,
+    );
+    let mut opts = server_options("transcribe-lawyer", &models.join("ggml-tiny.en.bin"))
+        .phone(&plan.sip_user("liu-fang"), PASSWORD);
+    opts.extra_args.extend(plan.args());
+    let server = Server::start(opts);
+    let dir = unique_dir("transcribe-lawyer-speech");
+    // The lawyer's phone plays this into the call from the moment it answers.
+    let lawyer_words = dir.join("lawyer.wav");
+    let raw = dir.join("lawyer-raw.wav");
+    run(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "140", "-w"])
+        .arg(&raw)
+        .arg("Good morning. This is the legal aid office. Please tell me about your problem."));
+    run(Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "8000", "-c", "1", "-b", "16"])
+        .arg(&lawyer_words)
+        .args(["sinc", "300-3400", "pad", "0.5", "0"]));
+    let mut phone = lawyer_phone(&server, &plan, "liu-fang", PASSWORD, true);
+    phone.command(&format!("play {}", lawyer_words.display()));
+    let caller_words = speech(
+        &dir.join("caller"),
+        "en-us",
+        Some("My employer has not paid my salary for three months."),
+    );
+    call(
+        &server,
+        "transcribe_caller_lawyer_en.xml",
+        SHICHENG_CALLER,
+        &caller_words,
+        8,
+    );
+
+    let store = store_of(&server).await;
+    let (call_id, t) = transcript(&store, &server, SHICHENG_CALLER).await;
+    eprintln!("transcript: {:#?}", t.segments);
+    let call = store
+        .call(&call_id)
+        .await
+        .unwrap()
+        .expect("the call is filed");
+    assert_eq!(call.lawyer_id.as_deref(), Some("liu-fang"), "{call:?}");
+    let path: Vec<serde_json::Value> =
+        serde_json::from_str(call.ivr_path.as_deref().expect("the IVR path")).unwrap();
+    let at = |event: &str| {
+        path.iter()
+            .find(|e| e["event"]["event"] == event)
+            .and_then(|e| e["at"].as_i64())
+            .unwrap_or_else(|| panic!("no {event} in {path:?}"))
+    };
+    let connected_ms = at("connected") - at("call_answered");
+
+    let lawyer = said(&t, Speaker::Lawyer);
+    let caller = said(&t, Speaker::Caller);
+    assert!(
+        lawyer.contains("problem") && lawyer.contains("morning"),
+        "lawyer said: {lawyer:?}"
+    );
+    assert!(
+        caller.contains("salary") && caller.contains("employer"),
+        "caller said: {caller:?}"
+    );
+    assert!(!lawyer.contains("salary") && !caller.contains("problem"));
+    // The IVR spoke on the hotline side for about 25 s ("For English, press 2", "Connecting
+    // you to the duty lawyer. Please hold."): none of it is the lawyer's.
+    assert!(
+        !lawyer.contains("press") && !lawyer.contains("connecting") && !lawyer.contains("hold"),
+        "IVR prompts in the lawyer's words: {lawyer:?}"
+    );
+    assert!(connected_ms > 10_000, "the lawyer answered after the IVR");
+    for s in t.segments.iter().filter(|s| s.speaker == Speaker::Lawyer) {
+        assert!(
+            s.start_ms >= connected_ms,
+            "lawyer text before the lawyer answered at {connected_ms} ms: {s:?}"
+        );
+    }
+    store.close().await;
+    drop(phone);
 }

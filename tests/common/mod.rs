@@ -26,7 +26,10 @@ use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod dialplan;
 mod store;
+#[allow(unused_imports)] // not every test target rings lawyers
+pub use dialplan::{Open, TestDialplan, lawyer_phone};
 #[allow(unused_imports)] // not every test target reads the store
 pub use store::StoreView;
 

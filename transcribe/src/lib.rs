@@ -15,7 +15,7 @@ pub mod vad;
 
 pub use convert::{Converted, convert_ct2_to_ggml};
 pub use engine::Engine;
-pub use pipeline::{CallTranscript, RiskHit, Speaker, Transcriber, Utterance};
+pub use pipeline::{CallTranscript, HotlineSide, RiskHit, Speaker, Transcriber, Utterance};
 pub use quality::QualityRules;
 
 /// Transcription failures.

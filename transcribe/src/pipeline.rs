@@ -2,7 +2,8 @@
 //! hotline side (right), resample each to 16 kHz, keep only the stretches with a voice, run
 //! whisper once per channel on those stretches joined together, map its timestamps back to
 //! the recording, merge both channels into one dialogue, then mask PII and look for risk
-//! keywords.
+//! keywords. The hotline side is the lawyer only while a lawyer is connected (see
+//! [`HotlineSide`]): the IVR's prompts, hold music and survey are left out.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -29,6 +30,44 @@ impl Speaker {
         match self {
             Speaker::Caller => "caller",
             Speaker::Lawyer => "lawyer",
+        }
+    }
+}
+
+/// When the hotline side (right channel) of a recording is a lawyer. The recorder starts at
+/// the IVR's answer, so before a lawyer picks up that channel carries the IVR's own prompts
+/// and hold music, and after the lawyer hangs up the survey. Transcribed, the prompts would be
+/// put in the lawyer's mouth (and trip risk keywords on every call), music would come back as
+/// whisper's inventions, and both would cost whisper time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum HotlineSide {
+    /// All of it (a recording whose call history is unknown, e.g. `hotline transcribe FILE`).
+    #[default]
+    AllLawyer,
+    /// Only these spans, `(start, end)` in ms from the start of the recording; the rest of the
+    /// channel is not transcribed. Empty: no lawyer was ever connected.
+    LawyerDuring(Vec<(i64, i64)>),
+}
+
+impl HotlineSide {
+    /// `regions` of the right channel restricted to the lawyer's spans.
+    fn lawyer_regions(&self, regions: Vec<Region>, len: usize) -> Vec<Region> {
+        match self {
+            HotlineSide::AllLawyer => regions,
+            HotlineSide::LawyerDuring(spans) => {
+                let sample = |ms: i64| {
+                    let samples = (ms.max(0) as u64).saturating_mul(WHISPER_RATE as u64) / 1000;
+                    usize::try_from(samples).unwrap_or(usize::MAX).min(len)
+                };
+                let spans: Vec<Region> = spans
+                    .iter()
+                    .map(|&(s, e)| Region {
+                        start: sample(s),
+                        end: sample(e),
+                    })
+                    .collect();
+                vad::keep_within(&regions, &spans)
+            }
         }
     }
 }
@@ -105,12 +144,23 @@ impl Transcriber {
         &self.engine
     }
 
-    /// Transcribes a call recording. `language`: the IVR's choice (`zh`, `en`), or `None` to
-    /// detect it.
+    /// Transcribes a recording whose right channel is all lawyer. `language`: `zh`, `en`, or
+    /// `None` to detect it.
     pub fn transcribe_file(
         &self,
         path: &Path,
         language: Option<&str>,
+    ) -> Result<CallTranscript, TranscribeError> {
+        self.transcribe_call(path, language, &HotlineSide::AllLawyer)
+    }
+
+    /// Transcribes a hotline call's recording. `language`: the IVR's choice (`zh`, `en`), or
+    /// `None` to detect it; `side`: when the right channel is a lawyer.
+    pub fn transcribe_call(
+        &self,
+        path: &Path,
+        language: Option<&str>,
+        side: &HotlineSide,
     ) -> Result<CallTranscript, TranscribeError> {
         let started = Instant::now();
         let audio = audio::read_wav_16k(path)?;
@@ -119,7 +169,10 @@ impl Transcriber {
         let mut detected = None;
         let mut speech = 0usize;
         for (samples, speaker) in audio.channels.iter().zip(speakers) {
-            let regions = vad::speech_regions(samples);
+            let mut regions = vad::speech_regions(samples);
+            if speaker == Speaker::Lawyer {
+                regions = side.lawyer_regions(regions, samples.len());
+            }
             let (joined, map) = join_regions(samples, &regions);
             speech += regions.iter().map(|r| r.end - r.start).sum::<usize>();
             if joined.is_empty() {
@@ -254,6 +307,34 @@ fn join_regions(samples: &[f32], regions: &[Region]) -> (Vec<f32>, TimeMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hotline_side_is_transcribed_only_while_a_lawyer_is_connected() {
+        let r = |start: usize, end: usize| Region { start, end };
+        // speech at 0-3 s (IVR welcome), 10-12 s (the lawyer), 19-21 s (survey prompt)
+        let heard = vec![r(0, 48_000), r(160_000, 192_000), r(304_000, 336_000)];
+        let len = 400_000;
+        assert_eq!(
+            HotlineSide::AllLawyer.lawyer_regions(heard.clone(), len),
+            heard
+        );
+        let side = HotlineSide::LawyerDuring(vec![(9_000, 20_000)]);
+        assert_eq!(
+            side.lawyer_regions(heard.clone(), len),
+            vec![r(160_000, 192_000), r(304_000, 320_000)]
+        );
+        assert!(
+            HotlineSide::LawyerDuring(vec![])
+                .lawyer_regions(heard.clone(), len)
+                .is_empty()
+        );
+        // a span still open at the end of the recording
+        let open = HotlineSide::LawyerDuring(vec![(11_000, i64::MAX)]);
+        assert_eq!(
+            open.lawyer_regions(heard, len),
+            vec![r(176_000, 192_000), r(304_000, 336_000)]
+        );
+    }
 
     #[test]
     fn joined_times_map_back_to_the_recording() {

@@ -62,6 +62,22 @@ pub fn speech_regions(samples: &[f32]) -> Vec<Region> {
     regions
 }
 
+/// The parts of `regions` that lie inside `spans` (both in order, not overlapping), cut at
+/// the spans' edges. Slivers shorter than a word are dropped: they are the tail of something
+/// outside the span.
+pub fn keep_within(regions: &[Region], spans: &[Region]) -> Vec<Region> {
+    let mut kept = Vec::new();
+    for r in regions {
+        for s in spans {
+            let (start, end) = (r.start.max(s.start), r.end.min(s.end));
+            if end.saturating_sub(start) >= MIN_SPEECH_MS * 16 {
+                kept.push(Region { start, end });
+            }
+        }
+    }
+    kept
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +86,22 @@ mod tests {
         (0..n)
             .map(|i| amp * (i as f32 * 300.0 * std::f32::consts::TAU / 16_000.0).sin())
             .collect()
+    }
+
+    #[test]
+    fn regions_are_cut_to_the_spans_and_slivers_dropped() {
+        let r = |start: usize, end: usize| Region { start, end };
+        let regions = [r(0, 16_000), r(32_000, 64_000)];
+        assert_eq!(
+            keep_within(&regions, &[r(8_000, 40_000)]),
+            vec![r(8_000, 16_000), r(32_000, 40_000)]
+        );
+        // 100 ms of the first region inside the span: a sliver
+        assert_eq!(
+            keep_within(&regions, &[r(14_400, 80_000)]),
+            vec![r(32_000, 64_000)]
+        );
+        assert!(keep_within(&regions, &[]).is_empty());
     }
 
     #[test]

