@@ -167,12 +167,13 @@ async fn run_job(store: &Store, transcriber: &Arc<Transcriber>, name: &str, job:
         Ok(Ok(tr)) => {
             let (segments, alerts) = (tr.utterances.len(), tr.risks.len());
             let rtf = tr.rtf();
+            let (audio_secs, speech_secs) = (tr.audio_secs, tr.speech_secs);
             match store
                 .finish_transcription(&job.id, &to_store(tr), now)
                 .await
             {
                 Ok(()) => {
-                    info!(call_id = %job.call_id, segments, alerts, rtf = format!("{rtf:.3}"), "call transcribed")
+                    info!(call_id = %job.call_id, segments, alerts, rtf = format!("{rtf:.3}"), audio_secs = format!("{audio_secs:.1}"), speech_secs = format!("{speech_secs:.1}"), "call transcribed")
                 }
                 Err(e) => warn!(call_id = %job.call_id, error = %e, "transcript not stored"),
             }
