@@ -24,9 +24,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{
-    HOTLINE, Linphone, Server, ServerOptions, Sipp, assert_dialplan_checks, copy_dir, unique_dir,
-};
+use common::{HOTLINE, Linphone, Open, Server, ServerOptions, Sipp, TestDialplan};
 
 /// A Shicheng County landline (`079757...`): the IVR finds the county from it.
 const CALLER: &str = "07975712345";
@@ -38,52 +36,6 @@ const PHONE_PASSWORD: &str = "a long test password for a lawyer's phone";
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(240);
 /// From the script's start until it is ready for the call (browser start, sign-in, Ready).
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The shipped dialplan with one shift, `lawyer` in `region` every day 00:00-24:00, and open
-/// around the clock with no holidays (so the test does not depend on the wall clock).
-fn dialplan(lawyer: &str, region: &str) -> PathBuf {
-    let dir = unique_dir("console-dialplan");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplans"),
-        &dir,
-    );
-    let roster = fs::read_to_string(dir.join("roster.toml")).expect("read roster.toml");
-    let cut = roster
-        .find("\n[[shift]]")
-        .expect("roster.toml has [[shift]]s");
-    let mut roster = roster[..=cut].to_string();
-    roster.push_str(&format!(
-        "# ══ Test shift: on duty around the clock ══\n\n[[shift]]\nlawyer = \"{lawyer}\"\n\
-         region = \"{region}\"\ndays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\n\
-         from = \"00:00\"\nto = \"24:00\"\n"
-    ));
-    fs::write(dir.join("roster.toml"), roster).expect("write roster.toml");
-    fs::write(
-        dir.join("hours.toml"),
-        "time_zone = \"Asia/Shanghai\"\n\n[[open]]\n\
-         days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\n\
-         from = \"00:00\"\nto = \"24:00\"\n",
-    )
-    .expect("write hours.toml");
-    assert_dialplan_checks(&dir);
-    dir
-}
-
-/// The SIP username of `lawyer`'s phone in `roster.toml`.
-fn sip_user(dialplan: &Path, lawyer: &str) -> String {
-    let roster: toml::Table = fs::read_to_string(dialplan.join("roster.toml"))
-        .expect("read roster.toml")
-        .parse()
-        .expect("roster.toml is TOML");
-    roster["lawyer"]
-        .as_array()
-        .expect("[[lawyer]]s")
-        .iter()
-        .find(|l| l["id"].as_str() == Some(lawyer))
-        .and_then(|l| l["sip"].as_str())
-        .unwrap_or_else(|| panic!("no lawyer {lawyer} in roster.toml"))
-        .to_string()
-}
 
 /// `hotline user add NAME --role ROLE ARGS... --password-stdin` on the server's store (the
 /// lawyer id and region are checked against `dialplan`).
@@ -244,10 +196,16 @@ impl Drop for Script {
 #[test]
 fn lawyer_takes_a_call_and_a_supervisor_reviews_it_in_the_browser() {
     let t0 = Instant::now();
-    let plan = dialplan(LAWYER_ID, REGION);
-    let phone_user = sip_user(&plan, LAWYER_ID);
+    let plan = TestDialplan::write(
+        "console",
+        &[(LAWYER_ID, REGION)],
+        Open::AroundTheClock,
+        None,
+        None,
+    );
+    let phone_user = plan.sip_user(LAWYER_ID);
     let mut opts = ServerOptions::named("console").phone(&phone_user, PHONE_PASSWORD);
-    opts.extra_args = vec!["--dialplans".into(), plan.display().to_string()];
+    opts.extra_args = plan.args();
     let server = Server::start(opts);
 
     let users = [
@@ -261,7 +219,7 @@ fn lawyer_takes_a_call_and_a_supervisor_reviews_it_in_the_browser() {
     ];
     add_user(
         &server,
-        &plan,
+        &plan.dir,
         users[0].1,
         "lawyer",
         &["--lawyer", LAWYER_ID, "--name", "赖志明", "--lang", "zh"],
@@ -269,7 +227,7 @@ fn lawyer_takes_a_call_and_a_supervisor_reviews_it_in_the_browser() {
     );
     add_user(
         &server,
-        &plan,
+        &plan.dir,
         users[1].1,
         "supervisor",
         &["--name", "王班长", "--lang", "zh"],
@@ -277,7 +235,7 @@ fn lawyer_takes_a_call_and_a_supervisor_reviews_it_in_the_browser() {
     );
     add_user(
         &server,
-        &plan,
+        &plan.dir,
         users[2].1,
         "admin",
         &["--name", "Admin", "--lang", "en"],
