@@ -9,7 +9,7 @@
 # Env: NORMAL_RATE (50/s), OVER_RATE (2000/s), OVER_SECS (20), NORMAL_SECS (10), REPEAT (3),
 #      OVER_LIMIT (6000: most calls SIPp keeps open at once while overloading).
 # Bounded: NORMAL_RATE*NORMAL_SECS, OVER_RATE*OVER_SECS and NORMAL_RATE*20 calls, each phase
-# at most its length + 40 s; loopback only.
+# at most its length + 40 s; loopback only. RSS is read 5 s and 80 s after the calls drained.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -70,13 +70,17 @@ for rep in $(seq "$REPEAT"); do
   sleep 5
   end_rss=$(rss_kb "$SERVER"); end_ports=$(hz free_rtp_ports)
   end_calls=$(hz active_calls); end_legs=$(hz media_legs)
+  # settled: the burst's last SIP transactions are freed 32 s (Timer J/K) after their calls,
+  # and the server returns freed heap to the system a minute after a burst (src/memory.rs)
+  while [ $((SECONDS - drain_t0)) -lt 80 ]; do sleep 1; done
+  settled_rss=$(rss_kb "$SERVER")
   stop_server
   growth=$(awk -v a="$end_rss" -v b="$base_rss" 'BEGIN {printf "%.1f", 100 * (a - b) / b}')
-  echo "$rep $over_rate $over_pct $over_cpu $over_busy $over_bg $rec_pct $((idle_rss / 1024)) $((base_rss / 1024)) $((peak_rss / 1024)) $((end_rss / 1024)) $growth $idle_ports $end_ports $end_calls $end_legs $drain_s $ports_s" >>"$WORK/rows"
+  echo "$rep $over_rate $over_pct $over_cpu $over_busy $over_bg $rec_pct $((idle_rss / 1024)) $((base_rss / 1024)) $((peak_rss / 1024)) $((end_rss / 1024)) $growth $idle_ports $end_ports $end_calls $end_legs $drain_s $ports_s $((settled_rss / 1024))" >>"$WORK/rows"
   {
-    printf -- '- run %s: after the overload, %s active calls and %s media legs (%s within 60 s), free RTP ports %s of %s idle after %s s%s, %s 5 s later, RSS %s MiB vs %s MiB baseline (%s %%), recovery phase %s %% failed\n' \
+    printf -- '- run %s: after the overload, %s active calls and %s media legs (%s within 60 s), free RTP ports %s of %s idle after %s s%s, %s 5 s later, RSS %s MiB vs %s MiB baseline (%s %%), %s MiB 80 s after the drain, recovery phase %s %% failed\n' \
       "$rep" "$end_calls" "$end_legs" "$([ "$drained" = yes ] && echo "drained in ${drain_s} s" || echo "NOT drained")" \
-      "$ports_back" "$idle_ports" "$ports_s" "$([ "$ports_back" = "$idle_ports" ] || echo ' (gave up waiting)')" "$end_ports" "$((end_rss / 1024))" "$((base_rss / 1024))" "$growth" "$rec_pct"
+      "$ports_back" "$idle_ports" "$ports_s" "$([ "$ports_back" = "$idle_ports" ] || echo ' (gave up waiting)')" "$end_ports" "$((end_rss / 1024))" "$((base_rss / 1024))" "$growth" "$((settled_rss / 1024))" "$rec_pct"
   } >>"$WORK/checks"
   tail -1 "$WORK/checks" >&2
 done
@@ -87,13 +91,13 @@ echo "### Overload and recovery"
 echo
 echo "Medians of $REPEAT run(s): ${NORMAL_SECS} s at $NORMAL_RATE IVR calls/s (warm-up, then the RSS baseline), ${OVER_SECS} s at $OVER_RATE/s (at most $OVER_LIMIT open), 20 s at $NORMAL_RATE/s, then idle; \`bash bench/overload.sh\`"
 echo
-echo "| overload achieved calls/s | overload failed % | server CPU in overload (cores) | machine busy (cores) | background (cores) | recovery failed % | RSS idle / baseline / peak / after (MiB) | RSS after vs baseline | free RTP ports idle / after | calls / legs left | calls drained after (s) | ports back after (s) |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| overload achieved calls/s | overload failed % | server CPU in overload (cores) | machine busy (cores) | background (cores) | recovery failed % | RSS idle / baseline / peak / after (MiB) | RSS after vs baseline | RSS 80 s after the drain (MiB) | free RTP ports idle / after | calls / legs left | calls drained after (s) | ports back after (s) |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 # shellcheck disable=SC2046
-printf '| %s | %s | %s | %s | %s | %s | %s / %s / %s / %s | %s %% | %s / %s | %s / %s | %s | %s |\n' \
+printf '| %s | %s | %s | %s | %s | %s | %s / %s / %s / %s | %s %% | %s | %s / %s | %s / %s | %s | %s |\n' \
   "$(median $(col 2))" "$(median $(col 3))" "$(median $(col 4))" "$(median $(col 5))" "$(median $(col 6))" \
   "$(median $(col 7))" "$(median $(col 8))" "$(median $(col 9))" "$(median $(col 10))" "$(median $(col 11))" \
-  "$(median $(col 12))" "$(median $(col 13))" "$(median $(col 14))" "$(median $(col 15))" "$(median $(col 16))" \
+  "$(median $(col 12))" "$(median $(col 19))" "$(median $(col 13))" "$(median $(col 14))" "$(median $(col 15))" "$(median $(col 16))" \
   "$(median $(col 17))" "$(median $(col 18))"
 echo
 cat "$WORK/checks"

@@ -3,6 +3,7 @@
 mod calls;
 mod config;
 mod console_bridge;
+mod memory;
 mod model_cmd;
 mod phone;
 mod register;

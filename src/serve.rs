@@ -81,6 +81,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tokio::spawn(purge_sessions(store.clone()));
     tokio::spawn(sla_sweep(store.clone()));
     tokio::spawn(publish_media_stats(media_stats, stats.clone()));
+    tokio::spawn(crate::memory::return_memory_after_bursts(stats.clone()));
     let handler_task = tokio::spawn(handler.run(events));
 
     let http = tokio::net::TcpListener::bind(config.http_listen)

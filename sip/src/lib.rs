@@ -13,4 +13,5 @@ pub mod message;
 pub mod registrar;
 pub mod rtp_ports;
 pub mod sdp;
+pub mod shrink;
 pub mod transaction;

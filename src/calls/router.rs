@@ -22,6 +22,7 @@ use hotline_sip::message::{NameAddr, Params, Request, SipHeaders, Uri};
 use hotline_sip::registrar::Registrar;
 use hotline_sip::rtp_ports::RtpPortPool;
 use hotline_sip::sdp::{self, Codec, LocalMedia, Negotiated, SessionDescription};
+use hotline_sip::shrink::ShrinkSparse;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
@@ -227,6 +228,7 @@ impl CallHandler {
             }
             MediaEvent::Closed { leg, recording } => {
                 if let Some(port) = self.closing.remove(&leg) {
+                    self.closing.shrink_if_sparse();
                     self.release(port);
                 }
                 if let Some(r) = recording {
@@ -536,6 +538,7 @@ impl CallHandler {
         let Some(leg) = self.legs.remove(&call) else {
             return;
         };
+        self.legs.shrink_if_sparse();
         if leg.opened {
             self.closing.insert(LegId(call.0), leg.port);
             self.media.send(MediaCommand::Close(LegId(call.0)));
@@ -548,6 +551,7 @@ impl CallHandler {
                 self.stats.active_calls.fetch_sub(1, Ordering::Relaxed);
                 self.tell(call, CallEvent::CallerGone);
                 self.tasks.remove(&call);
+                self.tasks.shrink_if_sparse();
             }
             Role::Lawyer { caller, .. } => self.tell(caller, CallEvent::LawyerGone(call, reason)),
         }

@@ -11,6 +11,7 @@ use super::timers::TimerKey;
 use super::{EndReason, Endpoint, Event, ServerTx, Transmit, Transport};
 use crate::dialog::Dialog;
 use crate::message::{Method, Request, Response, SipHeaders};
+use crate::shrink::ShrinkSparse;
 use crate::transaction::ServerKey;
 
 /// The application's name for a call; stable for the call's life and never reused.
@@ -106,6 +107,8 @@ impl Calls {
         let call = self.by_handle.remove(&h)?;
         self.by_dialog
             .remove(&(call.call_id.clone(), call.local_tag.clone()));
+        self.by_handle.shrink_if_sparse();
+        self.by_dialog.shrink_if_sparse();
         Some(call)
     }
 

@@ -17,6 +17,7 @@ use std::time::Instant;
 use tracing::debug;
 
 use crate::message::{Message, Request, Response, Via, parse_message};
+use crate::shrink::ShrinkSparse;
 use crate::transaction::{ClientKey, ServerInvite, ServerKey, ServerNonInvite, Timers};
 use timers::{TimerKey, TimerQueue};
 
@@ -310,6 +311,7 @@ impl Endpoint {
         }
         if terminated {
             self.server.remove(&key);
+            self.server.shrink_if_sparse();
         } else if let Some(at) = wake {
             self.timers.schedule(at.max(now), TimerKey::Server(key));
         }

@@ -12,6 +12,7 @@ use super::timers::TimerKey;
 use super::{CallHandle, EndReason, Endpoint, Event, Transmit, Transport, random_token};
 use crate::dialog::Dialog;
 use crate::message::{Headers, Method, NameAddr, Request, Response, SipHeaders, Uri};
+use crate::shrink::ShrinkSparse;
 use crate::transaction::{ClientEvent, ClientInvite, ClientKey, ClientNonInvite};
 
 #[derive(Debug)]
@@ -226,6 +227,7 @@ impl Endpoint {
         }
         if terminated {
             self.client.remove(&key);
+            self.client.shrink_if_sparse();
         } else if let Some(at) = wake {
             self.timers.schedule(at.max(now), TimerKey::Client(key));
         }

@@ -27,6 +27,7 @@ use super::opener::{self, Prepared};
 use super::prompt::Prompt;
 use super::recorder::{Recorder, RecordingInfo};
 use super::stats::MediaStats;
+use crate::shrink::ShrinkSparse;
 
 /// The 20 ms packetisation interval of G.711 telephony (RFC 3551 §4.5).
 pub const FRAME: Duration = Duration::from_millis(20);
@@ -404,6 +405,7 @@ impl Engine {
                     slot.retain(|l| *l != leg);
                 }
                 if let Some(l) = self.legs.remove(&leg) {
+                    self.legs.shrink_if_sparse();
                     self.stats.legs.store(self.legs.len(), Ordering::Relaxed);
                     self.finish(Finish::Leg(leg, Box::new(l.leg)));
                 }
