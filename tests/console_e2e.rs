@@ -17,14 +17,16 @@
 mod common;
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{HOTLINE, Linphone, Open, Server, ServerOptions, Sipp, TestDialplan};
+use common::{
+    Linphone, Open, Server, ServerOptions, Sipp, TestDialplan, hotline_with_password, store_args,
+};
 
 /// A Shicheng County landline (`079757...`): the IVR finds the county from it.
 const CALLER: &str = "07975712345";
@@ -47,23 +49,14 @@ fn add_user(
     args: &[&str],
     password: &str,
 ) {
-    let mut child = Command::new(HOTLINE)
-        .args(["user", "add", name, "--role", role])
-        .args(args)
-        .arg("--password-stdin")
-        .arg("--data-dir")
-        .arg(&server.data_dir)
-        .arg("--database-url")
-        .arg(format!("sqlite://{}/hotline.db", server.data_dir.display()))
-        .arg("--dialplans")
-        .arg(dialplan)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {HOTLINE} user add: {e}"));
-    writeln!(child.stdin.take().expect("stdin"), "{password}").expect("write the password");
-    let out = child.wait_with_output().expect("wait for hotline user add");
+    let mut all: Vec<String> = ["user", "add", name, "--role", role]
+        .iter()
+        .chain(args)
+        .map(|a| a.to_string())
+        .collect();
+    all.extend(store_args(server));
+    all.extend(["--dialplans".into(), dialplan.display().to_string()]);
+    let out = hotline_with_password(&all, password);
     assert!(
         out.status.success(),
         "hotline user add {name} --role {role} failed ({}):\n{}{}",

@@ -10,28 +10,21 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{HOTLINE, Server, ServerOptions, http_get};
+use common::{HOTLINE, Server, ServerOptions, hotline_with_password, http_get, store_args};
 
 /// `hotline user add ARGS --data-dir ...`, the password on stdin; (success, stderr).
 fn user_add(server: &Server, args: &[&str], password: &str) -> (bool, String) {
-    let mut child = Command::new(HOTLINE)
-        .args(["user", "add"])
-        .args(args)
-        .arg("--password-stdin")
-        .arg("--data-dir")
-        .arg(&server.data_dir)
-        .arg("--database-url")
-        .arg(format!("sqlite://{}/hotline.db", server.data_dir.display()))
-        .arg("--dialplans")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/dialplans"))
-        .env_remove("RUST_BACKTRACE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run hotline user add");
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut all: Vec<String> = ["user", "add"]
+        .iter()
+        .chain(args)
+        .map(|a| a.to_string())
+        .collect();
+    all.extend(store_args(server));
+    all.extend([
+        "--dialplans".into(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/dialplans").into(),
+    ]);
+    let out = hotline_with_password(&all, password);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

@@ -462,25 +462,50 @@ impl Drop for Server {
     }
 }
 
-/// `hotline phone add USER --password-stdin ...`
-pub fn add_phone(data_dir: &Path, database_url: &str, user: &str, password: &str) {
+/// Runs `hotline ARGS... --password-stdin` with `password` typed on stdin (the way the README
+/// tells operators to add phones and console users); returns its output.
+pub fn hotline_with_password<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    password: &str,
+) -> std::process::Output {
     let mut child = Command::new(HOTLINE)
-        .args(["phone", "add", user, "--password-stdin", "--data-dir"])
-        .arg(data_dir)
-        .arg("--database-url")
-        .arg(database_url)
+        .args(args)
+        .arg("--password-stdin")
+        .env_remove("RUST_BACKTRACE")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {HOTLINE} phone add: {e}"));
-    {
-        let mut stdin = child.stdin.take().expect("stdin");
-        writeln!(stdin, "{password}").expect("write password to hotline phone add");
-    }
-    let out = child
-        .wait_with_output()
-        .expect("wait for hotline phone add");
+        .unwrap_or_else(|e| panic!("cannot run {HOTLINE}: {e}"));
+    writeln!(child.stdin.take().expect("stdin"), "{password}").expect("type the password");
+    child.wait_with_output().expect("wait for hotline")
+}
+
+/// The `--data-dir` and `--database-url` of `server`'s SQLite store, for `hotline` commands.
+pub fn store_args(server: &Server) -> Vec<String> {
+    vec![
+        "--data-dir".into(),
+        server.data_dir.display().to_string(),
+        "--database-url".into(),
+        format!("sqlite://{}/hotline.db", server.data_dir.display()),
+    ]
+}
+
+/// `hotline phone add USER --password-stdin ...`
+pub fn add_phone(data_dir: &Path, database_url: &str, user: &str, password: &str) {
+    let data_dir = data_dir.display().to_string();
+    let out = hotline_with_password(
+        &[
+            "phone",
+            "add",
+            user,
+            "--data-dir",
+            &data_dir,
+            "--database-url",
+            database_url,
+        ],
+        password,
+    );
     assert!(
         out.status.success(),
         "hotline phone add {user} failed ({}):\nstdout:\n{}\nstderr:\n{}",
