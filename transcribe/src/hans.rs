@@ -17,7 +17,8 @@ const PAIRS: &str = "個个們们這这說说為为來来時时會会對对發�
 涼凉溫温暖暖飯饭菜菜湯汤魚鱼雞鸡鴨鸭豬猪馬马牛牛羊羊鳥鸟蟲虫樹树葉叶園园場场橋桥路路鐵铁飛飞\
 機机輛辆船船運运輸输郵邮寄寄銀银行行帳账戶户貸贷款款額额稅税務务衛卫環环邊边遠远近近舊旧新新\
 將将軍军隊队員员總总統统領领導导幹干部部書书記记黨党團团結结構构織织設设計计劃划規规則则標标準准\
-態态度度範范圍围絕绝對对懷怀疑疑慮虑願愿義义務务責责任任擔担負负擁拥護护歷历史史傳传統统";
+態态度度範范圍围絕绝對对懷怀疑疑慮虑願愿義义務务責责任任擔担負负擁拥護护歷历史史傳传統统\
+輕轻復复複复尋寻歸归盡尽儘尽訪访討讨";
 
 /// Replaces every traditional character of the table by its simplified form.
 pub fn to_simplified(text: &str) -> String {
@@ -49,6 +50,52 @@ mod tests {
             to_simplified("已经是简体 and ASCII 123"),
             "已经是简体 and ASCII 123"
         );
+    }
+
+    /// Every Chinese risk keyword shipped in `dialplans/quality.toml`, spelt in traditional
+    /// characters, must come back to the keyword, or a call whisper writes in traditional
+    /// script would raise no alert.
+    #[test]
+    fn traditional_spellings_of_the_shipped_risk_keywords_become_the_keywords() {
+        let traditional = [
+            ("自殺", "自杀"),
+            ("輕生", "轻生"),
+            ("不想活", "不想活"),
+            ("跳樓", "跳楼"),
+            ("跳河", "跳河"),
+            ("喝農藥", "喝农药"),
+            ("割腕", "割腕"),
+            ("尋死", "寻死"),
+            ("殺了", "杀了"),
+            ("殺人", "杀人"),
+            ("砍人", "砍人"),
+            ("報復", "报复"),
+            ("同歸於盡", "同归于尽"),
+            ("炸藥", "炸药"),
+            ("爆炸", "爆炸"),
+            ("放火", "放火"),
+            ("打死", "打死"),
+            ("集體上訪", "集体上访"),
+            ("群體上訪", "群体上访"),
+            ("上訪", "上访"),
+            ("聚集", "聚集"),
+            ("堵路", "堵路"),
+            ("圍堵", "围堵"),
+            ("討薪", "讨薪"),
+        ];
+        for (t, s) in traditional {
+            assert_eq!(to_simplified(t), s, "{t}");
+        }
+        // the list above covers every Chinese keyword shipped; a new one needs a line here
+        let mut shipped: Vec<String> = crate::QualityRules::default()
+            .risk_keywords
+            .into_iter()
+            .filter(|k| !k.is_ascii())
+            .collect();
+        let mut covered: Vec<String> = traditional.iter().map(|p| p.1.to_string()).collect();
+        shipped.sort();
+        covered.sort();
+        assert_eq!(shipped, covered);
     }
 
     #[test]

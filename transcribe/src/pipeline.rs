@@ -189,9 +189,12 @@ impl Transcriber {
                 } else {
                     s.text
                 };
+                let start_ms = map.to_recording_ms(s.start_ms, Edge::Start);
+                // a segment wholly inside a gap would otherwise end before it starts
+                let end_ms = map.to_recording_ms(s.end_ms, Edge::End).max(start_ms);
                 utterances.push(Utterance {
-                    start_ms: map.to_recording_ms(s.start_ms),
-                    end_ms: map.to_recording_ms(s.end_ms),
+                    start_ms,
+                    end_ms,
                     speaker,
                     redacted_text: self.rules.redact(&text),
                     text,
@@ -273,21 +276,34 @@ impl Transcriber {
 /// length)`, in samples.
 struct TimeMap(Vec<(usize, usize, usize)>);
 
+/// Which end of a segment a time is. Whisper often starts a segment in the silence joined in
+/// between two stretches, before the words: such a start belongs to the next stretch, while an
+/// end there belongs to the stretch before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edge {
+    Start,
+    End,
+}
+
 impl TimeMap {
-    /// A time in the joined buffer (ms) as a time in the recording (ms).
-    fn to_recording_ms(&self, ms: i64) -> i64 {
-        let at = (ms.max(0) as usize) * WHISPER_RATE as usize / 1000;
-        let Some(&(joined, orig, len)) = self
-            .0
-            .iter()
-            .rev()
-            .find(|(joined, _, _)| *joined <= at)
-            .or(self.0.first())
-        else {
-            return ms;
+    /// A time in the joined buffer (ms) as a time in the recording (ms). Inside a join gap a
+    /// start moves forward to the next stretch, an end back to the end of the previous one.
+    fn to_recording_ms(&self, ms: i64, edge: Edge) -> i64 {
+        let rate = WHISPER_RATE as usize;
+        let to_ms = |sample: usize| (sample * 1000 / rate) as i64;
+        let at = (ms.max(0) as usize).saturating_mul(rate) / 1000;
+        let Some(i) = self.0.iter().rposition(|&(joined, _, _)| joined <= at) else {
+            return self.0.first().map_or(ms, |&(_, orig, _)| to_ms(orig));
         };
-        let sample = orig + at.saturating_sub(joined).min(len);
-        (sample * 1000 / WHISPER_RATE as usize) as i64
+        let (joined, orig, len) = self.0[i];
+        let past = at - joined;
+        if past > len
+            && edge == Edge::Start
+            && let Some(&(_, next, _)) = self.0.get(i + 1)
+        {
+            return to_ms(next);
+        }
+        to_ms(orig + past.min(len))
     }
 }
 
@@ -351,11 +367,18 @@ mod tests {
         ];
         let (joined, map) = join_regions(&samples, &regions);
         assert_eq!(joined.len(), 16_000 + JOIN_GAP + 16_000);
-        assert_eq!(map.to_recording_ms(0), 1_000);
-        assert_eq!(map.to_recording_ms(500), 1_500);
-        // in the gap: clamped to the end of the first stretch
-        assert_eq!(map.to_recording_ms(1_200), 2_000);
-        assert_eq!(map.to_recording_ms(1_500), 5_000);
-        assert_eq!(map.to_recording_ms(2_000), 5_500);
+        for edge in [Edge::Start, Edge::End] {
+            assert_eq!(map.to_recording_ms(0, edge), 1_000);
+            assert_eq!(map.to_recording_ms(500, edge), 1_500);
+            assert_eq!(map.to_recording_ms(1_000, edge), 2_000);
+            assert_eq!(map.to_recording_ms(1_500, edge), 5_000);
+            assert_eq!(map.to_recording_ms(2_000, edge), 5_500);
+        }
+        // in the gap: a start belongs to the speech after it, an end to the speech before
+        assert_eq!(map.to_recording_ms(1_200, Edge::Start), 5_000);
+        assert_eq!(map.to_recording_ms(1_200, Edge::End), 2_000);
+        // past the last stretch there is no next one: both clamp to its end
+        assert_eq!(map.to_recording_ms(9_000, Edge::Start), 6_000);
+        assert_eq!(map.to_recording_ms(9_000, Edge::End), 6_000);
     }
 }

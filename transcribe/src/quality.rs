@@ -13,7 +13,8 @@ use crate::TranscribeError;
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct QualityRules {
-    /// Words or phrases that raise a red alert (matched case-insensitively, anywhere).
+    /// Words or phrases that raise a red alert (matched case-insensitively, anywhere; English
+    /// ones only at the start of a word).
     pub risk_keywords: Vec<String>,
     /// What to mask in the redacted text.
     #[serde(default)]
@@ -73,69 +74,198 @@ impl QualityRules {
     }
 
     /// The risk keywords found in `text`, in the configured order, each once.
+    ///
+    /// Where a keyword is only heard inside a longer configured one at the same place ("kill"
+    /// in "kill myself", "上访" in "集体上访"), only the longer one is reported: it says more,
+    /// and the shorter would list the same words twice for the supervisor.
     pub fn risk_keywords_in(&self, text: &str) -> Vec<String> {
         let hay = normalise(text);
-        self.risk_keywords
+        // (keyword index, byte span in `hay`, length in chars) of every occurrence
+        let mut hits = Vec::new();
+        for (k, word) in self.risk_keywords.iter().enumerate() {
+            let word = normalise(word);
+            if word.is_empty() {
+                continue;
+            }
+            let chars = word.chars().count();
+            for at in word_matches(&hay, &word) {
+                hits.push((k, at, at + word.len(), chars));
+            }
+        }
+        let inside_longer = |&(_, from, to, len): &(usize, usize, usize, usize)| {
+            hits.iter()
+                .any(|&(_, f, t, l)| l > len && f <= from && to <= t)
+        };
+        let mut found: Vec<usize> = hits
             .iter()
-            .filter(|k| {
-                let k = normalise(k);
-                !k.is_empty() && contains_word(&hay, &k)
-            })
-            .cloned()
+            .filter(|h| !inside_longer(h))
+            .map(|h| h.0)
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+            .into_iter()
+            .map(|k| self.risk_keywords[k].clone())
             .collect()
     }
 
     /// `text` with the configured kinds of number masked digit by digit (`*`).
+    ///
+    /// Spoken numbers come out of whisper in groups ("138 0013 8000", "+86-138..."), and real
+    /// text puts other numbers next to them ("13800138000 2点", "2024 13800138000"), so the text
+    /// is first cut into digit groups (full-width digits read as ASCII) separated by a single
+    /// space or hyphen. At each group the longest run of joined groups that is a valid number is
+    /// masked; when no run is, the group is tried on its own. Runs of several groups must also
+    /// look right (ID: real province code and birth date; bank card: not from 0/1/2, which
+    /// years and mobiles start with) so a year or amount next to a number is not swallowed.
+    /// Numbers spoken as Chinese numerals (一三八...) are not recognised.
     pub fn redact(&self, text: &str) -> String {
         let chars: Vec<char> = text.chars().collect();
-        let mut out = chars.clone();
-        let mut i = 0;
-        while i < chars.len() {
-            if !chars[i].is_ascii_digit() {
-                i += 1;
-                continue;
+        let groups = digit_groups(&chars);
+        let mut out = chars;
+        let mut g = 0;
+        while g < groups.len() {
+            let mut last = g;
+            while groups[last].joins_next && last + 1 < groups.len() {
+                last += 1;
             }
-            // a run of digits, allowing single spaces or hyphens between them (spoken numbers
-            // come out as "138 0013 8000") and a final X (ID cards)
-            let start = i;
-            let mut digits = Vec::new();
-            let mut end = i;
-            while i < chars.len() {
-                let c = chars[i];
-                if c.is_ascii_digit() {
-                    digits.push(i);
-                    i += 1;
-                    end = i;
-                } else if (c == ' ' || c == '-')
-                    && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit())
-                {
-                    i += 1;
-                } else if (c == 'X' || c == 'x') && digits.len() == 17 {
-                    digits.push(i);
-                    i += 1;
-                    end = i;
-                    break;
-                } else {
-                    break;
+            let mut k = g;
+            while k <= last {
+                let hit = (k..=last)
+                    .rev()
+                    .find_map(|j| self.sensitive(&groups[k..=j]).map(|x| (j, x)));
+                match hit {
+                    Some((j, uses_x)) => {
+                        for group in &groups[k..=j] {
+                            for &at in &group.at {
+                                out[at] = '*';
+                            }
+                        }
+                        if let (true, Some(x)) = (uses_x, groups[j].x) {
+                            out[x] = '*';
+                        }
+                        k = j + 1;
+                    }
+                    None => k += 1,
                 }
             }
-            let n = digits.len();
-            let first = chars[start];
-            let is_id = n == 18 || n == 15;
-            let is_phone = (n == 11 && first == '1') || ((10..=12).contains(&n) && first == '0');
-            let is_bank = (16..=19).contains(&n);
-            let mask = (self.redact.id_card && is_id)
-                || (self.redact.phone && is_phone)
-                || (self.redact.bank_card && is_bank);
-            if mask {
-                for &d in &digits {
-                    out[d] = '*';
-                }
-            }
-            i = i.max(end);
+            g = last + 1;
         }
         out.into_iter().collect()
     }
+
+    /// Whether the joined `run` of groups is a number to mask (`Some(true)` when the ID check
+    /// character X after it belongs to it).
+    fn sensitive(&self, run: &[Group]) -> Option<bool> {
+        let digits: String = run.iter().map(|g| g.digits.as_str()).collect();
+        let joined = run.len() > 1;
+        let has_x = run.last().is_some_and(|g| g.x.is_some());
+        let n = digits.len();
+        if self.redact.id_card {
+            let id_x = n == 17 && has_x;
+            if (id_x || n == 18 || n == 15) && (!joined || plausible_id(&digits)) {
+                return Some(id_x);
+            }
+        }
+        if self.redact.phone && is_phone(&digits) {
+            return Some(false);
+        }
+        let bank_start = !digits.starts_with(['0', '1', '2']);
+        if self.redact.bank_card && (16..=19).contains(&n) && (!joined || bank_start) {
+            return Some(false);
+        }
+        None
+    }
+}
+
+/// A maximal run of digits in the text, as redaction sees it.
+#[derive(Debug)]
+struct Group {
+    /// Char positions of the digits.
+    at: Vec<usize>,
+    /// The digits, full-width ones as ASCII.
+    digits: String,
+    /// Position of an X/x right after the digits (an ID card's check character).
+    x: Option<usize>,
+    /// Whether the next group follows after exactly one space or hyphen.
+    joins_next: bool,
+}
+
+/// The digit value of `c` as an ASCII digit; full-width digits (１３８) count, as some input
+/// methods and whisper itself produce them.
+fn ascii_digit(c: char) -> Option<char> {
+    match c {
+        '0'..='9' => Some(c),
+        '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32),
+        _ => None,
+    }
+}
+
+fn digit_groups(chars: &[char]) -> Vec<Group> {
+    let digit_at = |i: usize| chars.get(i).copied().and_then(ascii_digit);
+    let mut groups = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if digit_at(i).is_none() {
+            i += 1;
+            continue;
+        }
+        let mut at = Vec::new();
+        let mut digits = String::new();
+        while let Some(d) = digit_at(i) {
+            at.push(i);
+            digits.push(d);
+            i += 1;
+        }
+        let x = matches!(chars.get(i), Some('X' | 'x' | 'Ｘ' | 'ｘ')).then_some(i);
+        let joins_next = x.is_none()
+            && matches!(chars.get(i), Some(' ' | '-' | '－' | '\u{3000}'))
+            && digit_at(i + 1).is_some();
+        groups.push(Group {
+            at,
+            digits,
+            x,
+            joins_next,
+        });
+    }
+    groups
+}
+
+/// Mobile (11 digits from 1), landline (0 + area code + number, 10-12 digits), or either with
+/// the country code 86 / 0086 in front (the landline then without its leading 0).
+fn is_phone(d: &str) -> bool {
+    let mobile = |d: &str| d.len() == 11 && d.starts_with('1');
+    let landline = |d: &str| (10..=12).contains(&d.len()) && d.starts_with('0');
+    let international = |r: &str| mobile(r) || ((9..=11).contains(&r.len()) && !r.starts_with('0'));
+    mobile(d)
+        || landline(d)
+        || ["0086", "86"]
+            .iter()
+            .any(|p| d.strip_prefix(p).is_some_and(international))
+}
+
+/// Province codes that open a resident ID number.
+const PROVINCES: [u32; 35] = [
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
+    53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83,
+];
+
+/// Whether 15, 17 (+X) or 18 digits look like an ID number: a province code and a birth date
+/// (YYMMDD in the old 15-digit form, YYYYMMDD in the new one).
+fn plausible_id(d: &str) -> bool {
+    let num = |from: usize, to: usize| d.get(from..to).and_then(|s| s.parse::<u32>().ok());
+    let date = if d.len() >= 17 {
+        (num(6, 10), num(10, 12), num(12, 14))
+    } else {
+        (num(6, 8).map(|y| 1900 + y), num(8, 10), num(10, 12))
+    };
+    let (Some(year), Some(month), Some(day)) = date else {
+        return false;
+    };
+    num(0, 2).is_some_and(|p| PROVINCES.contains(&p))
+        && (1900..=2099).contains(&year)
+        && (1..=12).contains(&month)
+        && (1..=31).contains(&day)
 }
 
 /// Lowercase, and traditional punctuation-free spacing: keyword matching ignores case.
@@ -143,18 +273,16 @@ fn normalise(s: &str) -> String {
     s.to_lowercase()
 }
 
-/// Substring match; for ASCII keywords the match must start and end at word boundaries
-/// ("kill" does not match "skills"), CJK has no spaces so any occurrence counts.
-fn contains_word(hay: &str, word: &str) -> bool {
+/// Where `word` occurs in `hay` (byte offsets). An ASCII keyword must start a word, so "kill"
+/// does not match "skills", but may go on ("killed", "bombs", "shooting"); only ASCII letters
+/// and digits count as word characters, since Mandarin runs straight into English words
+/// ("他说kill"). CJK has no spaces, so any occurrence counts.
+fn word_matches<'a>(hay: &'a str, word: &'a str) -> impl Iterator<Item = usize> + 'a {
     let ascii = word.is_ascii();
-    hay.match_indices(word).any(|(at, _)| {
-        if !ascii {
-            return true;
-        }
+    hay.match_indices(word).filter_map(move |(at, _)| {
         let before = hay[..at].chars().next_back();
-        let after = hay[at + word.len()..].chars().next();
-        let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
-        boundary(before) && boundary(after)
+        let starts_word = !ascii || before.is_none_or(|c| !c.is_ascii_alphanumeric());
+        starts_word.then_some(at)
     })
 }
 
@@ -211,6 +339,55 @@ mod tests {
             ..QualityRules::default()
         };
         assert_eq!(only_ids.redact("13800138000"), "13800138000");
+    }
+
+    #[test]
+    fn grouped_prefixed_and_neighbouring_numbers_are_masked_alone() {
+        let r = QualityRules::default();
+        let cases = [
+            ("+86 138 0013 8000", "+** *** **** ****"),
+            ("+86-13800138000", "+**-***********"),
+            ("0086 13800138000", "**** ***********"),
+            ("电话13800138000 2点以后打", "电话*********** 2点以后打"),
+            (
+                "卡号6222021234567890123 5000元",
+                "卡号******************* 5000元",
+            ),
+            ("13800138000-1", "***********-1"),
+            ("１３８００１３８０００", "***********"),
+            ("2024 13800138000", "2024 ***********"),
+            ("2024 010-62345678", "2024 ***-********"),
+            ("110101 19900307 851X", "****** ******** ****"),
+            // Chinese numerals are not read as digits
+            ("一三八零零一三八零零零", "一三八零零一三八零零零"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(r.redact(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn english_keywords_start_a_word_and_longer_overlaps_win() {
+        let r = QualityRules::default();
+        assert_eq!(r.risk_keywords_in("he killed the dog"), vec!["kill"]);
+        assert_eq!(r.risk_keywords_in("two bombs"), vec!["bomb"]);
+        assert_eq!(r.risk_keywords_in("a shooting"), vec!["shoot"]);
+        assert_eq!(r.risk_keywords_in("他说kill了"), vec!["kill"]);
+        assert!(r.risk_keywords_in("skills, a patriot").is_empty());
+        assert_eq!(
+            r.risk_keywords_in("I will kill myself"),
+            vec!["kill myself"]
+        );
+        assert_eq!(r.risk_keywords_in("我们要组织集体上访"), vec!["集体上访"]);
+        // the shorter keyword still counts where it is heard on its own
+        assert_eq!(
+            r.risk_keywords_in("kill myself, then kill him"),
+            vec!["kill myself", "kill"]
+        );
+        assert_eq!(
+            r.risk_keywords_in("集体上访之后又去上访"),
+            vec!["集体上访", "上访"]
+        );
     }
 
     #[test]

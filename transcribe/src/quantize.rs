@@ -118,13 +118,20 @@ fn quantize_stream(
     let (rows, cols) = (i32_of(r)?, i32_of(r)?);
     w.write_all(&rows.to_le_bytes())?;
     w.write_all(&cols.to_le_bytes())?;
-    copy_n(r, w, rows as u64 * cols as u64 * 4)?;
+    let mel_bytes = u64::try_from(rows)
+        .ok()
+        .zip(u64::try_from(cols).ok())
+        .map(|(r, c)| r * c * 4)
+        .ok_or_else(|| TranscribeError::BadModel(format!("mel table {rows} x {cols}")))?;
+    copy_n(r, w, mel_bytes)?;
     let n_tokens = i32_of(r)?;
     w.write_all(&n_tokens.to_le_bytes())?;
     for _ in 0..n_tokens {
         let len = i32_of(r)?;
         w.write_all(&len.to_le_bytes())?;
-        copy_n(r, w, len as u64)?;
+        let len = u64::try_from(len)
+            .map_err(|_| TranscribeError::BadModel(format!("a token of {len} bytes")))?;
+        copy_n(r, w, len)?;
     }
     loop {
         let mut first = [0u8; 4];
@@ -135,15 +142,41 @@ fn quantize_stream(
         }
         let n_dims = i32::from_le_bytes(first);
         let (name_len, ttype) = (i32_of(r)?, i32_of(r)?);
+        // a corrupt header must be an error, not a huge allocation or an index out of range
+        let (Some(name_len_usize), true, true) = (
+            usize::try_from(name_len)
+                .ok()
+                .filter(|n| (1..=1024).contains(n)),
+            (1..=4).contains(&n_dims),
+            matches!(ttype, 0 | 1),
+        ) else {
+            return Err(TranscribeError::BadModel(format!(
+                "tensor header: {n_dims} dims, {name_len}-byte name, type {ttype}"
+            )));
+        };
         let dims = (0..n_dims)
             .map(|_| i32_of(r))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut name = vec![0u8; name_len as usize];
+        let mut name = vec![0u8; name_len_usize];
         r.read_exact(&mut name)?;
-        let elems: usize = dims.iter().map(|&d| d as usize).product();
-        let mut data = vec![0u8; elems * if ttype == 1 { 2 } else { 4 }];
-        r.read_exact(&mut data)?;
-        let name_str = String::from_utf8_lossy(&name);
+        let name_str = String::from_utf8_lossy(&name).into_owned();
+        let bytes = dims
+            .iter()
+            .try_fold(if ttype == 1 { 2usize } else { 4 }, |n, &d| {
+                usize::try_from(d)
+                    .ok()
+                    .filter(|&d| d > 0)
+                    .and_then(|d| n.checked_mul(d))
+            })
+            .ok_or_else(|| TranscribeError::BadModel(format!("{name_str}: shape {dims:?}")))?;
+        // read_to_end grows as data arrives, so a shape larger than the file fails as truncated
+        let mut data = Vec::new();
+        r.take(bytes as u64).read_to_end(&mut data)?;
+        if data.len() != bytes {
+            return Err(TranscribeError::BadModel(format!(
+                "{name_str}: truncated ggml file"
+            )));
+        }
         let quantise =
             n_dims == 2 && !name_str.contains("positional_embedding") && dims[0] % 32 == 0;
         let (out_type, out_data) = if quantise {
@@ -186,5 +219,45 @@ fn quantize_stream(
         }
         w.write_all(&name)?;
         w.write_all(&out_data)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ggml f16 file's header (no mel table, no tokens) followed by `tensor`.
+    fn ggml_with(tensor: &[i32]) -> Vec<u8> {
+        let mut words = vec![0x6767_6d6c_i32];
+        words.extend_from_slice(&[0; 10]);
+        words.extend_from_slice(&[1, 0, 0, 0]); // ftype f16, mel 0 x 0, 0 tokens
+        words.extend_from_slice(tensor);
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn corrupt_tensor_headers_are_errors_not_panics() {
+        for (tensor, want) in [
+            (&[2, -1, 1][..], "tensor header"),
+            (&[9, 1, 1][..], "tensor header"),
+            (&[2, 1, 7][..], "tensor header"),
+            (&[2, 1, 1, -4, 4, i32::from_le_bytes(*b"abcd")][..], "shape"),
+            (
+                &[2, 1, 1, 1 << 30, 1 << 30, i32::from_le_bytes(*b"abcd")][..],
+                "truncated",
+            ),
+        ] {
+            let mut out = Vec::new();
+            let err = quantize_stream(&mut &ggml_with(tensor)[..], &mut out, Quantization::Q8_0)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{tensor:?}: {err}");
+        }
+        let mut bad_mel = ggml_with(&[]);
+        bad_mel[48..52].copy_from_slice(&(-1i32).to_le_bytes());
+        let err = quantize_stream(&mut &bad_mel[..], &mut Vec::new(), Quantization::Q8_0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mel table"), "{err}");
     }
 }

@@ -126,11 +126,12 @@ impl Ct2Model {
                 .ok_or_else(|| bad(format!("{name}: unknown dtype {}", code[0])))?;
             let len = read_u32(&mut r)? as usize;
             let offset = r.stream_position()?;
-            if offset + len as u64 > file_len {
+            if offset.saturating_add(len as u64) > file_len {
                 return Err(bad(format!("{}: truncated in {name}", path.display())));
             }
-            let elems: usize = dims.iter().product();
-            if elems * dtype.size() != len {
+            // checked: a corrupt shape must be an error, not an overflow that happens to match
+            let bytes = dims.iter().try_fold(dtype.size(), |n, &d| n.checked_mul(d));
+            if bytes != Some(len) {
                 return Err(bad(format!("{name}: {len} bytes for shape {dims:?}")));
             }
             r.seek_relative(len as i64)?;
@@ -154,6 +155,16 @@ impl Ct2Model {
             .ok_or_else(|| bad(format!("the model has no variable {name}")))
     }
 
+    /// A variable's shape, which must have `rank` dims: the converter indexes them, and a
+    /// malformed model must give an error naming the variable, not a panic.
+    pub fn dims(&self, name: &str, rank: usize) -> Result<Vec<usize>, TranscribeError> {
+        let dims = &self.var(name)?.dims;
+        if dims.len() != rank {
+            return Err(bad(format!("{name}: expected {rank} dims, got {dims:?}")));
+        }
+        Ok(dims.clone())
+    }
+
     /// Whether the model has this variable.
     pub fn has(&self, name: &str) -> bool {
         self.vars.contains_key(name)
@@ -171,6 +182,9 @@ impl Ct2Model {
     /// A scalar integer variable (head counts).
     pub fn read_int(&mut self, name: &str) -> Result<i64, TranscribeError> {
         let (v, d) = self.read(name)?;
+        if d.len() < v.dtype.size() {
+            return Err(bad(format!("{name}: empty, expected an integer")));
+        }
         Ok(match v.dtype {
             DType::I8 => d[0] as i8 as i64,
             DType::I16 => i16::from_le_bytes([d[0], d[1]]) as i64,

@@ -1,7 +1,8 @@
 //! The mel filterbank whisper.cpp reads from the model file: librosa's
 //! `filters.mel(sr, n_fft, n_mels)` (Slaney mel scale and norm), computed the way librosa
 //! computes it (f64 maths, f32 storage, the norm applied to the f32 weights in f64) so the
-//! result is bit-identical to the table in OpenAI's `mel_filters.npz`.
+//! result is bit-identical to librosa's table (the test pins librosa 0.11.0's 80- and 128-mel
+//! tables by sha256), which is what OpenAI saved as `mel_filters.npz`.
 
 /// Slaney's mel scale: linear below 1 kHz, logarithmic above.
 const F_SP: f64 = 200.0 / 3.0;
@@ -77,6 +78,34 @@ mod tests {
         // the first filter peaks at its first FFT bins (0-40 Hz region)
         assert_eq!(f[0].to_bits(), (-0.0f32).to_bits());
         assert!(f[1] > 0.0);
+    }
+
+    /// sha256 of the f32 little-endian table, and a few weights, from librosa 0.11.0's
+    /// `filters.mel(sr=16000, n_fft=400, n_mels=80 | 128)`: the whole table is bit-identical.
+    #[test]
+    fn filterbank_is_bit_identical_to_librosa() {
+        use sha2::Digest;
+        let sha = |f: &[f32]| {
+            let bytes: Vec<u8> = f.iter().flat_map(|w| w.to_le_bytes()).collect();
+            hex::encode(sha2::Sha256::digest(&bytes))
+        };
+        let f = mel_filters(16_000, 400, 80);
+        for (i, j, bits) in [
+            (0, 1, 0x3ccb_aca4u32),
+            (1, 2, 0x3cbb_5d95),
+            (79, 190, 0x3b12_47ab),
+            (79, 200, 0),
+        ] {
+            assert_eq!(f[i * 201 + j].to_bits(), bits, "[{i}, {j}]");
+        }
+        assert_eq!(
+            sha(&f),
+            "4f2701b1d287d74a0dc9871026e9519d98cb76426615f2539b0d151a0ae4ec2e"
+        );
+        assert_eq!(
+            sha(&mel_filters(16_000, 400, 128)),
+            "2a5f9822897750e047c85dea37cc268d3be0ecfd23c28a5f10da129d99d05afe"
+        );
     }
 
     #[test]

@@ -57,3 +57,90 @@ fn tiny_en_converts_deterministically_to_its_known_checksum() {
     assert_eq!(on_disk, c.sha256, "the streamed hash is the file's hash");
     assert_eq!(c.sha256, TINY_EN_SHA256);
 }
+
+/// A CTranslate2 `model.bin` (version 6) holding f32 variables of the given shapes (zeros).
+fn ct2_file(vars: &[(&str, &[u32])]) -> Vec<u8> {
+    let mut b = 6u32.to_le_bytes().to_vec();
+    let str_ = |b: &mut Vec<u8>, s: &str| {
+        b.extend_from_slice(&(s.len() as u16 + 1).to_le_bytes());
+        b.extend_from_slice(s.as_bytes());
+        b.push(0);
+    };
+    str_(&mut b, "WhisperSpec");
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b.extend_from_slice(&(vars.len() as u32).to_le_bytes());
+    for (name, dims) in vars {
+        str_(&mut b, name);
+        b.push(dims.len() as u8);
+        for d in *dims {
+            b.extend_from_slice(&d.to_le_bytes());
+        }
+        b.push(0); // f32
+        let len = dims.iter().product::<u32>() * 4;
+        b.extend_from_slice(&len.to_le_bytes());
+        b.resize(b.len() + len as usize, 0);
+    }
+    b
+}
+
+#[test]
+fn variables_of_the_wrong_rank_are_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("hotline-convert-rank-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("vocabulary.txt"), "a\nb\n").unwrap();
+    let out = dir.join("out.bin");
+    let good: [(&str, &[u32]); 6] = [
+        ("encoder/layer_0/ffn/linear_0/weight", &[2, 2]),
+        ("decoder/layer_0/ffn/linear_0/weight", &[2, 2]),
+        ("encoder/position_encodings/encodings", &[3, 2]),
+        ("decoder/position_encodings/encodings", &[3, 2]),
+        ("encoder/conv1/weight", &[2, 1, 3]),
+        ("decoder/embeddings/weight", &[2, 2]),
+    ];
+    for (bad, dims, want) in [
+        (
+            2,
+            &[6u32][..],
+            "encoder/position_encodings/encodings: expected 2 dims, got [6]",
+        ),
+        (
+            3,
+            &[][..],
+            "decoder/position_encodings/encodings: expected 2 dims, got []",
+        ),
+        (
+            4,
+            &[2, 3][..],
+            "encoder/conv1/weight: expected 3 dims, got [2, 3]",
+        ),
+        (
+            5,
+            &[4][..],
+            "decoder/embeddings/weight: expected 2 dims, got [4]",
+        ),
+    ] {
+        let mut vars = good.to_vec();
+        vars[bad].1 = dims;
+        std::fs::write(dir.join("model.bin"), ct2_file(&vars)).unwrap();
+        let err = convert_ct2_to_ggml(&dir, &out).unwrap_err().to_string();
+        assert!(err.contains(want), "{err}");
+        assert!(!out.exists() && !out.with_extension("partial").exists());
+    }
+    // a shape whose size overflows is an error, not a wrapped product
+    let huge: [(&str, &[u32]); 1] = [("x", &[u32::MAX, u32::MAX, u32::MAX, 0x10])];
+    let mut file = ct2_file(&[]);
+    file.truncate(file.len() - 4);
+    file.extend_from_slice(&1u32.to_le_bytes());
+    file.extend_from_slice(&(2u16).to_le_bytes());
+    file.extend_from_slice(b"x\0");
+    file.push(4);
+    for d in huge[0].1 {
+        file.extend_from_slice(&d.to_le_bytes());
+    }
+    file.push(0);
+    file.extend_from_slice(&0u32.to_le_bytes());
+    std::fs::write(dir.join("model.bin"), file).unwrap();
+    let err = convert_ct2_to_ggml(&dir, &out).unwrap_err().to_string();
+    assert!(err.contains("bytes for shape"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
