@@ -44,8 +44,9 @@ pub struct CallFilter {
 }
 
 /// A WHERE clause under construction with its bound values, numbered `$1..` for PostgreSQL.
-struct Where {
-    sql: String,
+/// Crate-visible so other listings (the review queue) filter the same way.
+pub(crate) struct Where {
+    pub(crate) sql: String,
     args: Vec<Bound>,
 }
 
@@ -57,7 +58,7 @@ enum Bound {
 }
 
 impl Where {
-    fn new() -> Where {
+    pub(crate) fn new() -> Where {
         Where {
             sql: String::from(" WHERE 1 = 1"),
             args: Vec::new(),
@@ -65,7 +66,7 @@ impl Where {
     }
 
     /// Adds `AND <clause>` where each `?` becomes the next placeholder for the next value.
-    fn and(&mut self, clause: &str, values: &[&str]) {
+    pub(crate) fn and(&mut self, clause: &str, values: &[&str]) {
         self.sql.push_str(" AND ");
         let mut values = values.iter();
         for ch in clause.chars() {
@@ -88,7 +89,7 @@ impl Where {
     }
 
     /// `AND <column> IN (...)`; an empty list matches nothing.
-    fn in_list(&mut self, column: &str, list: &[String]) {
+    pub(crate) fn in_list(&mut self, column: &str, list: &[String]) {
         if list.is_empty() {
             self.sql.push_str(" AND 1 = 0");
             return;
@@ -98,7 +99,7 @@ impl Where {
         self.and(&format!("{column} IN ({marks})"), &refs);
     }
 
-    fn bind(self, sql: String) -> Query<'static, Any, AnyArguments> {
+    pub(crate) fn bind(self, sql: String) -> Query<'static, Any, AnyArguments> {
         let mut args = AnyArguments::default();
         for a in self.args {
             match a {

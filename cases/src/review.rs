@@ -168,14 +168,36 @@ impl Store {
     }
 
     /// The review queue, newest first (calls with a transcript's risk-keyword alert count as
-    /// queued for `red_alert` even if nobody called [`Store::add_to_review_queue`]), at most `limit` items; `pending_only` leaves out
-    /// calls already evaluated.
+    /// queued for `red_alert` even if nobody called [`Store::add_to_review_queue`]), at most
+    /// `limit` items; `pending_only` leaves out calls already evaluated.
     pub async fn review_queue(
         &self,
         pending_only: bool,
         limit: i64,
     ) -> Result<Vec<ReviewItem>, StoreError> {
-        let rows = sqlx::query(
+        self.review_queue_in(pending_only, None, limit).await
+    }
+
+    /// [`Store::review_queue`] of calls from `regions` only (`None` = any). The filters are in
+    /// the query, before the limit, so a region-scoped supervisor gets their newest `limit`
+    /// items however busy the other regions are.
+    pub async fn review_queue_in(
+        &self,
+        pending_only: bool,
+        regions: Option<&[String]>,
+        limit: i64,
+    ) -> Result<Vec<ReviewItem>, StoreError> {
+        let mut w = crate::listing::Where::new();
+        if let Some(r) = regions {
+            w.in_list("c.region", r);
+        }
+        if pending_only {
+            w.and(
+                "NOT EXISTS (SELECT 1 FROM qa_evaluations e WHERE e.call_id = q.call_id)",
+                &[],
+            );
+        }
+        let sql = format!(
             "SELECT q.call_id, q.reason, q.added_at, tc.ticket_id, c.region, \
              (SELECT COUNT(*) FROM qa_evaluations e WHERE e.call_id = q.call_id) AS evals \
              FROM (SELECT call_id, reason, added_at FROM review_queue \
@@ -184,24 +206,20 @@ impl Store {
                    WHERE NOT EXISTS (SELECT 1 FROM review_queue r WHERE r.call_id = a.call_id AND r.reason = 'red_alert') \
                    GROUP BY a.call_id) q \
              JOIN calls c ON c.id = q.call_id \
-             LEFT JOIN ticket_calls tc ON tc.call_id = q.call_id \
-             ORDER BY q.added_at DESC, q.call_id LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+             LEFT JOIN ticket_calls tc ON tc.call_id = q.call_id{} \
+             ORDER BY q.added_at DESC, q.call_id LIMIT {}",
+            w.sql,
+            limit.max(0)
+        );
+        let rows = w.bind(sql).fetch_all(&self.pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            let evaluated = r.try_get::<i64, _>("evals")? > 0;
-            if pending_only && evaluated {
-                continue;
-            }
             out.push(ReviewItem {
                 call_id: r.try_get("call_id")?,
                 ticket_id: r.try_get("ticket_id")?,
                 reason: parse_col(r, "reason")?,
                 added_at: r.try_get("added_at")?,
-                evaluated,
+                evaluated: r.try_get::<i64, _>("evals")? > 0,
                 region: r.try_get("region")?,
             });
         }

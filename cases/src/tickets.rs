@@ -460,6 +460,28 @@ impl Store {
         Ok(t)
     }
 
+    /// Changes the category without recording a review: the lawyer on the call corrects it,
+    /// but the 1 h review deadline is the supervisor's and stays open (see
+    /// [`Store::review_ticket`]). Audited as `category` with old and new.
+    pub async fn set_ticket_category(
+        &self,
+        id: &str,
+        category: Category,
+        actor: &str,
+        now: i64,
+    ) -> Result<Ticket, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut t = lock(&mut tx, id, now).await?;
+        let from = t.category;
+        t.category = category;
+        t.updated_at = t.updated_at.max(now);
+        save(&mut tx, &t).await?;
+        let detail = serde_json::json!({ "from": from.as_str(), "to": category.as_str() });
+        audit::record(&mut tx, now, actor, "category", "ticket", &t.id, detail).await?;
+        tx.commit().await?;
+        Ok(t)
+    }
+
     /// Appends a note (a paragraph headed with the author and Beijing time); appending under
     /// the row lock means two people writing notes at once both keep theirs. Audited as
     /// `note` with the text.

@@ -26,7 +26,7 @@ use crate::{AppState, routes};
 pub const COOKIE_NAME: &str = "hotline_session";
 /// Sessions end after this long without a request.
 pub const SESSION_IDLE_MS: i64 = 12 * 3_600_000;
-/// Failed logins per username per minute before 429.
+/// Login attempts per username per minute before 429 (a success clears the count).
 const MAX_FAILURES: usize = 5;
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
@@ -201,20 +201,64 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub struct LoginLimiter(std::sync::Mutex<HashMap<String, Vec<Instant>>>);
 
 impl LoginLimiter {
-    fn blocked(&self, user: &str) -> bool {
+    /// Counts one login attempt for `user` and says whether it may go ahead: refused once
+    /// [`MAX_FAILURES`] attempts are in the window. Checking and counting under one lock,
+    /// before the password is verified, means concurrent guesses cannot all slip past the
+    /// check while the (slow) verifications run; a successful login [`clear`](Self::clear)s.
+    fn attempt(&self, user: &str) -> bool {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         map.retain(|_, v| {
             v.retain(|t| now.duration_since(*t) < FAILURE_WINDOW);
             !v.is_empty()
         });
-        map.get(user).is_some_and(|v| v.len() >= MAX_FAILURES)
+        let tries = map.entry(user.to_owned()).or_default();
+        if tries.len() >= MAX_FAILURES {
+            return false;
+        }
+        tries.push(now);
+        true
     }
 
-    fn failed(&self, user: &str) {
+    /// Forgets `user`'s attempts after a successful login.
+    fn clear(&self, user: &str) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(user.to_owned()).or_default().push(Instant::now());
+        map.remove(user);
     }
+}
+
+/// Password verifications allowed at once. Argon2 takes tens of milliseconds of CPU and
+/// memory each; the runtime's workers also carry SIP signalling, so verification runs on the
+/// blocking pool and a login flood queues here instead of occupying every core.
+pub(crate) const VERIFY_PERMITS: usize = 2;
+
+/// Verifies `password` against `phc` (or the dummy hash for an unknown user, so timing does
+/// not tell them apart) on the blocking pool, at most [`VERIFY_PERMITS`] at a time.
+async fn verify_off_runtime(
+    state: &AppState,
+    password: String,
+    phc: Option<String>,
+) -> ApiResult<bool> {
+    let permit = state
+        .login_verify
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        // The permit moves in so it is held until the hash is done, even when the client
+        // hangs up and the request future is dropped.
+        let _permit = permit;
+        match phc {
+            Some(phc) => verify_password(&password, &phc),
+            None => {
+                let _ = verify_password(&password, dummy_hash());
+                false
+            }
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("password check: {e}")))
 }
 
 /// Login request.
@@ -254,25 +298,19 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
     let name = body.username.trim().to_owned();
-    if state.limiter.blocked(&name) {
+    if !state.limiter.attempt(&name) {
         return Err(ApiError::TooMany(
             "too many failed logins; wait a minute".into(),
         ));
     }
     let user = state.store.user(&name).await?;
-    // Verify against a dummy hash for unknown users so timing does not tell them apart.
-    let ok = match &user {
-        Some(u) => verify_password(&body.password, &u.password_hash),
-        None => {
-            let _ = verify_password(&body.password, dummy_hash());
-            false
-        }
-    };
+    let phc = user.as_ref().map(|u| u.password_hash.clone());
+    let ok = verify_off_runtime(&state, body.password, phc).await?;
     let Some(user) = user.filter(|_| ok) else {
-        state.limiter.failed(&name);
         tracing::info!(username = %name, "console login refused");
         return Err(ApiError::Unauthorized("wrong username or password".into()));
     };
+    state.limiter.clear(&name);
     let token = random_token();
     let csrf = random_token();
     state

@@ -7,7 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hotline_cases::{
-    CallFilter, CallRecord, Category, Role, Ticket, TicketFilter, TicketStatus, unix_now_ms,
+    CallFilter, CallRecord, Category, Role, StoreError, Ticket, TicketFilter, TicketStatus,
+    unix_now_ms,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -144,8 +145,26 @@ pub struct TicketPatch {
     status: Option<String>,
 }
 
+/// The wrap-up (outcome) codes a ticket may carry. The web console offers exactly these
+/// (`OUTCOMES` in `web/pages/desk.js`; a test keeps the two lists equal), and the server
+/// refuses anything else so the statistics see only known codes.
+pub const OUTCOMES: &[&str] = &[
+    "resolved",
+    "referred",
+    "legal_aid",
+    "mediation",
+    "callback",
+    "complaint",
+    "other",
+];
+
+/// Longest note one PATCH may append, in characters: notes are appended to the ticket and
+/// shown to everyone who opens it, so a pasted document does not belong there.
+pub const MAX_NOTE_CHARS: usize = 4000;
+
 /// `PATCH /api/tickets/{id}`: each field given is applied in turn (category, note, outcome,
-/// status), each audited under the user's name.
+/// status), each audited under the user's name. Every field (and the status transition) is
+/// checked before the first write, so a refused request changes nothing.
 pub async fn patch_ticket(
     State(state): State<AppState>,
     auth: Auth,
@@ -159,25 +178,62 @@ pub async fn patch_ticket(
         .status
         .as_deref()
         .map(str::parse::<TicketStatus>)
-        .transpose()?;
+        .transpose()?
+        .filter(|s| *s != t.status);
     let category = p
         .category
         .as_deref()
         .map(str::parse::<Category>)
-        .transpose()?;
-    if let Some(c) = category.filter(|c| *c != t.category) {
-        t = state.store.review_ticket(&id, Some(c), &actor, now).await?;
+        .transpose()?
+        .filter(|c| *c != t.category);
+    let note = p.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
+        return Err(ApiError::BadRequest(format!(
+            "note is longer than {MAX_NOTE_CHARS} characters"
+        )));
     }
-    if let Some(n) = p.note.as_deref().filter(|n| !n.trim().is_empty()) {
+    let outcome = p
+        .outcome
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty());
+    if let Some(o) = outcome.filter(|o| !OUTCOMES.contains(o)) {
+        return Err(ApiError::BadRequest(format!(
+            "unknown outcome {o:?}; expected one of {}",
+            OUTCOMES.join(", ")
+        )));
+    }
+    if let Some(s) = status {
+        // Closing follows the supervisors' return visit; a lawyer resolves, they close.
+        if s == TicketStatus::Closed && auth.role() == Role::Lawyer {
+            return Err(ApiError::Forbidden(
+                "only a supervisor closes a ticket, after the return visit".into(),
+            ));
+        }
+        if !t.status.can_become(s) {
+            return Err(StoreError::InvalidTransition {
+                from: t.status.to_string(),
+                to: s.to_string(),
+            }
+            .into());
+        }
+    }
+    if let Some(c) = category {
+        // A lawyer's correction is not the supervisor's review: it must not meet the review
+        // deadline or be audited as `reviewed` under the lawyer.
+        t = if auth.role() == Role::Lawyer {
+            state.store.set_ticket_category(&id, c, &actor, now).await?
+        } else {
+            state.store.review_ticket(&id, Some(c), &actor, now).await?
+        };
+    }
+    if let Some(n) = note {
         t = state.store.add_ticket_note(&id, &actor, n, now).await?;
     }
-    if let Some(o) = p.outcome.as_deref().filter(|o| !o.trim().is_empty()) {
-        t = state
-            .store
-            .set_ticket_outcome(&id, o.trim(), &actor, now)
-            .await?;
+    if let Some(o) = outcome {
+        t = state.store.set_ticket_outcome(&id, o, &actor, now).await?;
     }
-    if let Some(s) = status.filter(|s| *s != t.status) {
+    if let Some(s) = status {
         t = state.store.set_ticket_status(&id, s, &actor, now).await?;
     }
     Ok(Json(json::ticket(&t)))

@@ -77,6 +77,8 @@ pub struct Inner {
     settings: ConsoleSettings,
     qa: QaForm,
     limiter: auth::LoginLimiter,
+    /// Bounds concurrent password verifications (see [`auth::VERIFY_PERMITS`]).
+    login_verify: Arc<tokio::sync::Semaphore>,
     /// One roster edit at a time.
     roster_edit: tokio::sync::Mutex<()>,
 }
@@ -104,6 +106,7 @@ impl AppState {
             settings,
             qa,
             limiter: auth::LoginLimiter::default(),
+            login_verify: Arc::new(tokio::sync::Semaphore::new(auth::VERIFY_PERMITS)),
             roster_edit: tokio::sync::Mutex::new(()),
         }))
     }

@@ -124,18 +124,30 @@ async fn run(state: AppState, auth: Auth, mut socket: WebSocket) {
     let _ = socket.send(Message::Close(None)).await;
 }
 
-/// New risk-keyword alerts from the store (raised by any node's transcription worker), for
-/// supervisors: each is sent once per connection, those older than the connection never.
+/// How far back a new supervisor connection looks for unacknowledged alerts: a page opened
+/// (or a socket reconnected) after an alert was raised still shows it.
+const ALERT_LOOKBACK_MS: i64 = 24 * 3_600_000;
+/// How far behind the newest alert seen the next poll starts again: alerts are written by
+/// transcription workers on other nodes, whose clocks and commits may lag a little, so an
+/// alert stamped just before the newest one can still appear after it.
+const ALERT_SLACK_MS: i64 = 60_000;
+
+/// Unacknowledged risk-keyword alerts from the store (raised by any node's transcription
+/// worker), for supervisors, each sent once per connection. The window starts
+/// [`ALERT_LOOKBACK_MS`] before the connection and moves up to the newest alert seen (less
+/// [`ALERT_SLACK_MS`]), so each poll reads only recent rows and `sent` holds only the ids
+/// still inside the window.
 pub(crate) struct AlertFeed {
     since: i64,
-    sent: std::collections::HashSet<String>,
+    /// Ids sent (or out of scope) with their `at`, pruned to those at or after `since`.
+    sent: HashMap<String, i64>,
 }
 
 impl AlertFeed {
     pub(crate) fn new() -> AlertFeed {
         AlertFeed {
-            since: unix_now_ms(),
-            sent: Default::default(),
+            since: unix_now_ms() - ALERT_LOOKBACK_MS,
+            sent: HashMap::new(),
         }
     }
 
@@ -145,8 +157,10 @@ impl AlertFeed {
         };
         let scope = region_scope(auth, &state.center.plan());
         let mut out = Vec::new();
+        let mut newest = None;
         for a in list {
-            if !self.sent.insert(a.id.clone()) {
+            newest = newest.max(Some(a.at));
+            if self.sent.insert(a.id.clone(), a.at).is_some() {
                 continue;
             }
             if scope.is_some() {
@@ -165,6 +179,11 @@ impl AlertFeed {
                 json!({ "type": "alert", "id": a.id, "ticket_id": a.ticket_id, "call_id": a.call_id,
                              "keyword": a.keyword, "excerpt": a.excerpt, "at": a.at }),
             );
+        }
+        if let Some(newest) = newest {
+            self.since = self.since.max(newest - ALERT_SLACK_MS);
+            let since = self.since;
+            self.sent.retain(|_, at| *at >= since);
         }
         out
     }
@@ -492,5 +511,63 @@ mod tests {
         assert_eq!(ended[0]["type"], "call_event");
         assert_eq!(ended[0]["event"]["event"], "call_ended");
         assert!(admin_calls.is_empty(), "finished calls are forgotten");
+    }
+
+    /// Raises one alert on `call` stamped `at` (through a transcription job, as the worker does).
+    async fn raise_alert(h: &Harness, call: &str, at: i64) {
+        let job = h
+            .store
+            .enqueue_transcription(call, "/nowhere.wav", Some("zh"), at - 2)
+            .await
+            .unwrap();
+        h.store.claim_transcription_job("w", at - 1).await.unwrap();
+        let t = hotline_cases::NewTranscript {
+            language: Some("zh".into()),
+            segments: vec![],
+            alerts: vec![hotline_cases::NewTranscriptAlert {
+                keyword: "跳楼".into(),
+                speaker: hotline_cases::Speaker::Caller,
+                offset_ms: 0,
+                excerpt: "...".into(),
+            }],
+        };
+        h.store
+            .finish_transcription(&job, "w", &t, at)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_alert_feed_starts_a_day_back_and_moves_its_window() {
+        let h = Harness::new().await;
+        let now = unix_now_ms();
+        for (call, at) in [
+            ("stale", now - 25 * 3_600_000),
+            ("earlier", now - 3_600_000),
+        ] {
+            h.file_call(call, "13800000001", "shicheng", "lai-zhiming", None)
+                .await;
+            raise_alert(&h, call, at).await;
+        }
+        let sup = Auth::for_test(h.store.user("sup").await.unwrap().unwrap());
+        let mut feed = AlertFeed::new();
+        let sent = feed.poll(&h.state, &sup).await;
+        let calls: Vec<_> = sent.iter().map(|v| v["call_id"].clone()).collect();
+        assert_eq!(calls, [json!("earlier")], "raised before the page loaded");
+        assert_eq!(feed.since, now - 3_600_000 - ALERT_SLACK_MS);
+        assert!(
+            feed.poll(&h.state, &sup).await.is_empty(),
+            "each alert once"
+        );
+
+        h.file_call("later", "13800000002", "shicheng", "lai-zhiming", None)
+            .await;
+        raise_alert(&h, "later", now).await;
+        let sent = feed.poll(&h.state, &sup).await;
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0]["call_id"], "later");
+        assert_eq!(feed.since, now - ALERT_SLACK_MS);
+        assert_eq!(feed.sent.len(), 1, "the older alert left the window");
+        assert!(feed.poll(&h.state, &sup).await.is_empty());
     }
 }

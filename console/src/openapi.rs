@@ -24,7 +24,7 @@ fn request_example(method: &str, path: &str) -> Option<Value> {
         ("POST", "/api/login") => json!({ "username": "lai", "password": "..." }),
         ("POST", "/api/desk/state") => json!({ "state": "ready" }),
         ("PATCH", "/api/tickets/{id}") => {
-            json!({ "category": "legal_aid", "note": "...", "outcome": "advised", "status": "in_progress" })
+            json!({ "category": "legal_aid", "note": "...", "outcome": "resolved", "status": "in_progress" })
         }
         ("POST", "/api/tickets/{id}/assign") => json!({ "lawyer_id": "lai-zhiming" }),
         ("POST", "/api/tasks/{id}/assign") => json!({ "to": "lai-zhiming" }),

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::board::{in_scope, region_scope};
+use crate::board::region_scope;
 use crate::cases_api::visible_call;
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 
@@ -238,12 +238,13 @@ pub async fn form(State(s): State<AppState>) -> Json<QaForm> {
 /// `GET /api/review-queue`.
 pub async fn review_queue(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
     let scope = region_scope(&auth, &s.center.plan());
+    // Scoped in the query: filtering the newest 500 of all regions here would hide a quiet
+    // county's items behind a busy one's.
     let items: Vec<Value> = s
         .store
-        .review_queue(false, 500)
+        .review_queue_in(false, scope.as_deref(), 500)
         .await?
         .iter()
-        .filter(|i| in_scope(&scope, i.region.as_deref()))
         .map(|i| {
             json!({ "call_id": i.call_id, "ticket_id": i.ticket_id, "reason": i.reason.as_str(),
                          "added_at": i.added_at, "evaluated": i.evaluated, "region": i.region })

@@ -95,7 +95,9 @@ pub const ROUTES: &[RouteSpec] = &[
         "/api/tickets/{id}",
         LSA,
         "tickets",
-        "Change category, append a note, set outcome or status."
+        "Change category, append a note (at most 4000 characters), set outcome (one of the \
+         wrap-up codes) or status; all checked before anything is saved. Only supervisors \
+         and admins close."
     ),
     r!(
         "POST",

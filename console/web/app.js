@@ -35,13 +35,20 @@ export function signedIn(me) {
   route();
 }
 
-async function signOut() {
-  try { await post('/api/logout'); } catch { /* the session is gone either way */ }
+/** Forgets everything of the signed-in user by reloading the page: page modules keep state
+ *  at module level (the desk's last screen-pop holds the previous caller's number and
+ *  history), and on a shared desk browser none of it may reach the next person. */
+function forgetUser(hash) {
   user = null;
   setCsrf(null);
   stopLive();
-  location.hash = '#/login';
-  route();
+  if (hash) history.replaceState(null, '', hash);
+  location.reload();
+}
+
+async function signOut() {
+  try { await post('/api/logout'); } catch { /* the session is gone either way */ }
+  forgetUser('#/login');
 }
 
 function header() {
@@ -96,7 +103,8 @@ async function start() {
   document.getElementById('logout').addEventListener('click', signOut);
   window.addEventListener('hashchange', route);
   window.addEventListener('hotline:unauthorized', () => {
-    if (user) { user = null; stopLive(); route(); }
+    // The session ended (expired or signed out elsewhere): reload, as on sign-out.
+    if (user) forgetUser(null);
   });
   onLive('_status', ({ open }) => {
     const dot = document.getElementById('live-dot');

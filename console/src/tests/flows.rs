@@ -64,7 +64,7 @@ async fn lawyers_see_their_own_and_supervisors_their_regions() {
     let t = v["ticket_id"].as_str().unwrap().to_owned();
     let (status, v) = h
         .call("PATCH", &format!("/api/tickets/{t}"), Some(&lai),
-              Some(json!({"category": "legal_aid", "note": "借款纠纷", "outcome": "advised", "status": "in_progress"})))
+              Some(json!({"category": "legal_aid", "note": "借款纠纷", "outcome": "resolved", "status": "in_progress"})))
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(
@@ -73,7 +73,7 @@ async fn lawyers_see_their_own_and_supervisors_their_regions() {
             v["status"].as_str(),
             v["outcome"].as_str()
         ),
-        (Some("legal_aid"), Some("in_progress"), Some("advised"))
+        (Some("legal_aid"), Some("in_progress"), Some("resolved"))
     );
     assert!(v["notes"].as_str().unwrap().contains("借款纠纷"));
     let (status, _) = h
@@ -84,7 +84,11 @@ async fn lawyers_see_their_own_and_supervisors_their_regions() {
             Some(json!({"status": "closed"})),
         )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "closing is the supervisors' step"
+    );
     // callback tasks: the supervisor assigns one to the lawyer, who completes it
     let (_, v) = h.call("GET", "/api/tasks", Some(&sup), None).await;
     assert_eq!(count(&v, "tasks"), 1);
@@ -399,7 +403,7 @@ async fn transcripts_are_redacted_for_lawyers_and_alerts_reach_supervisors() {
     };
     let mut feed = crate::live::AlertFeed::new();
     h.store
-        .finish_transcription(&job, &t, hotline_cases::unix_now_ms() + 1)
+        .finish_transcription(&job, "w", &t, hotline_cases::unix_now_ms() + 1)
         .await
         .unwrap();
     let (_, v) = h
@@ -478,4 +482,37 @@ async fn other_dialplan_files_are_checked_the_same_way() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// The review queue is scoped in the query: a busy region's newer items do not push a
+/// supervisor's own region out of the newest 500.
+#[tokio::test]
+async fn the_review_queue_is_scoped_before_the_limit() {
+    let h = Harness::new().await;
+    h.file_call("c-own", "13800000001", "shicheng", "lai-zhiming", None)
+        .await;
+    h.store
+        .add_to_review_queue("c-own", hotline_cases::ReviewReason::RedAlert, 1)
+        .await
+        .unwrap();
+    for i in 0..500 {
+        let id = format!("c-quwo-{i}");
+        h.file_call(&id, "13800000002", "quwo", "someone-else", None)
+            .await;
+        h.store
+            .add_to_review_queue(&id, hotline_cases::ReviewReason::RedAlert, 10 + i)
+            .await
+            .unwrap();
+    }
+    let sup = h.login("sup").await;
+    let (status, v) = h.call("GET", "/api/review-queue", Some(&sup), None).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let items = v["items"].as_array().unwrap();
+    assert!(items.iter().all(|i| i["call_id"] == "c-own"), "{v}");
+    assert!(
+        items
+            .iter()
+            .any(|i| i["reason"] == "red_alert" && i["call_id"] == "c-own"),
+        "the oldest item of the supervisor's region is listed: {v}"
+    );
 }

@@ -24,12 +24,15 @@ async fn the_lawyer_socket_gets_the_desk_and_the_screen_pop() {
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let url = format!("ws://{addr}/api/live");
-    assert!(
-        tokio_tungstenite::connect_async(url.as_str())
-            .await
-            .is_err(),
-        "no session, no socket"
-    );
+    match tokio_tungstenite::connect_async(url.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(
+            resp.status(),
+            axum::http::StatusCode::UNAUTHORIZED,
+            "no session, no socket"
+        ),
+        Err(e) => panic!("no session: expected a 401 answer, got {e}"),
+        Ok(_) => panic!("no session, yet the socket opened"),
+    }
     let mut req = url.as_str().into_client_request().unwrap();
     req.headers_mut().insert(
         "cookie",

@@ -5,6 +5,7 @@
 mod flows;
 mod live_socket;
 mod roles;
+mod tickets;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};

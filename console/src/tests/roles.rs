@@ -24,9 +24,9 @@ async fn every_route_refuses_the_wrong_role() {
         let body = (r.method != "GET" && r.method != "DELETE").then(|| json!({}));
         let (status, _) = h.call(r.method, &uri, None, body.clone()).await;
         if r.roles.is_empty() {
+            // An empty body is a bad request for login, never "log in first" or "forbidden".
             assert!(
-                !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
-                    || r.path == "/api/login",
+                !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN),
                 "{} {} is public but answered {status}",
                 r.method,
                 r.path
@@ -209,4 +209,71 @@ async fn login_logout_and_the_failure_limit() {
         )
         .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Wrong guesses sent at once cannot slip past the limiter while the slow verifications run:
+/// each attempt is counted before its password is checked, so only the first five (the
+/// limit) get an answer about the password.
+#[tokio::test]
+async fn concurrent_wrong_logins_are_limited() {
+    let h = Harness::new().await;
+    let guesses = (0..12).map(|i| {
+        h.call(
+            "POST",
+            "/api/login",
+            None,
+            Some(json!({"username": "sup", "password": format!("guess {i}")})),
+        )
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let refused = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::UNAUTHORIZED)
+        .count();
+    let limited = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((refused, limited), (5, 7), "{answers:?}");
+    let (status, v) = h
+        .call(
+            "POST",
+            "/api/login",
+            None,
+            Some(json!({"username": "sup", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("too many"), "{v}");
+}
+
+/// A successful login clears the count, so a user who mistypes a few times is not locked
+/// out by their own earlier typos once they got in.
+#[tokio::test]
+async fn a_successful_login_clears_the_failure_count() {
+    let h = Harness::new().await;
+    for _ in 0..4 {
+        let (status, _) = h
+            .call(
+                "POST",
+                "/api/login",
+                None,
+                Some(json!({"username": "lai", "password": "typo"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    h.login("lai").await;
+    for _ in 0..4 {
+        let (status, _) = h
+            .call(
+                "POST",
+                "/api/login",
+                None,
+                Some(json!({"username": "lai", "password": "typo"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    h.login("lai").await;
 }

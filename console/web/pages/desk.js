@@ -6,12 +6,15 @@ import { t, tc } from '../i18n.js';
 import { h, fill, card, table, fmtTime, fmtSecs, toast, field, select } from '../ui.js';
 
 export const CATEGORIES = ['consultation', 'legal_aid', 'mediation', 'complaint', 'other'];
+// The server accepts exactly these outcome codes (`OUTCOMES` in src/cases_api.rs; a test
+// compares the lists).
 export const OUTCOMES = ['resolved', 'referred', 'legal_aid', 'mediation', 'callback', 'complaint', 'other'];
 
 /** How long the desk waits for the ticket a call is filed on when it ends. */
 const TICKET_WAIT_MS = 90_000;
 
 // The last screen-pop, kept while the lawyer looks at another page, shown again on return.
+// It holds the caller's details, so app.js reloads the page on sign-out and on a lost session.
 let lastPop = null;
 onLive('screen_pop', (m) => { lastPop = m; });
 
