@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use hotline_cases::{
-    CallEnd, NewTranscript, NewTranscriptAlert, Speaker, Store, TranscriptSegment,
-    TranscriptionJob, unix_now_ms,
+    NewTranscript, NewTranscriptAlert, Speaker, Store, TranscriptSegment, TranscriptionJob,
+    unix_now_ms,
 };
 use hotline_transcribe::{CallTranscript, Engine, QualityRules, Transcriber};
 use tracing::{Instrument, info, info_span, warn};
@@ -35,25 +35,6 @@ pub struct WorkerConfig {
     pub quality: PathBuf,
     /// This node's name (worker names are `NODE#i`).
     pub node: String,
-}
-
-/// Queues the transcription of a filed call with a recording, without holding up the call.
-pub fn enqueue(store: &Store, end: &CallEnd) {
-    let Some(path) = end.recording_path.clone() else {
-        return;
-    };
-    let store = store.clone();
-    let call_id = end.call_id.clone();
-    let language = end.language.clone();
-    tokio::spawn(async move {
-        match store
-            .enqueue_transcription(&call_id, &path, language.as_deref(), unix_now_ms())
-            .await
-        {
-            Ok(job) => info!(call_id = %call_id, job = %job, "transcription queued"),
-            Err(e) => warn!(call_id = %call_id, error = %e, "transcription not queued"),
-        }
-    });
 }
 
 /// Loads the model and the rules, requeues this node's interrupted jobs and starts the
@@ -158,7 +139,10 @@ async fn run_job(store: &Store, transcriber: &Arc<Transcriber>, name: &str, job:
         tokio::select! {
             r = &mut task => break r,
             _ = tokio::time::sleep(RENEW) => {
-                let _ = store.renew_transcription_lease(&job.id, name, unix_now_ms()).await;
+                if let Ok(false) = store.renew_transcription_lease(&job.id, name, unix_now_ms()).await {
+                    // taken over by another node after our lease ran out: its result counts
+                    warn!(call_id = %job.call_id, "transcription lease lost; the job is another worker's now");
+                }
             }
         }
     };
@@ -169,7 +153,7 @@ async fn run_job(store: &Store, transcriber: &Arc<Transcriber>, name: &str, job:
             let rtf = tr.rtf();
             let (audio_secs, speech_secs) = (tr.audio_secs, tr.speech_secs);
             match store
-                .finish_transcription(&job.id, &to_store(tr), now)
+                .finish_transcription(&job.id, name, &to_store(tr), now)
                 .await
             {
                 Ok(()) => {
@@ -181,13 +165,16 @@ async fn run_job(store: &Store, transcriber: &Arc<Transcriber>, name: &str, job:
                 warn!(call_id = %job.call_id, alerts, "risk keywords in the call: ticket on red alert");
             }
         }
-        Ok(Err(e)) => fail(store, &job, &e.to_string(), now).await,
-        Err(e) => fail(store, &job, &format!("transcription panicked: {e}"), now).await,
+        Ok(Err(e)) => fail(store, name, &job, &e.to_string(), now).await,
+        Err(e) => {
+            let error = format!("transcription panicked: {e}");
+            fail(store, name, &job, &error, now).await
+        }
     }
 }
 
-async fn fail(store: &Store, job: &TranscriptionJob, error: &str, now: i64) {
-    match store.fail_transcription(&job.id, error, now).await {
+async fn fail(store: &Store, worker: &str, job: &TranscriptionJob, error: &str, now: i64) {
+    match store.fail_transcription(&job.id, worker, error, now).await {
         Ok(status) => warn!(call_id = %job.call_id, error, %status, "transcription failed"),
         Err(e) => warn!(call_id = %job.call_id, error = %e, "transcription failure not recorded"),
     }

@@ -13,6 +13,7 @@ use crate::directory::{caller_key, touch_caller};
 use crate::filing::{self, CallTicket, TicketLink};
 use crate::review::{self, ReviewReason};
 use crate::tasks::{self, NewTask, SUPERVISORS, TaskKind};
+use crate::transcripts;
 use crate::{Category, Store, StoreError, parse_opt_col, text_enum};
 
 text_enum! {
@@ -371,6 +372,16 @@ async fn end_call(
         at: end.ended_at,
     };
     let ticket = filing::file_call(conn, node, &call).await?;
+    if let Some(path) = &end.recording_path {
+        transcripts::insert_job(
+            conn,
+            &end.call_id,
+            path,
+            end.language.as_deref(),
+            end.ended_at,
+        )
+        .await?;
+    }
     if end.answered_at.is_some() {
         review::sample_answered_call(conn, &end.call_id, sample_percent, end.ended_at).await?;
     }

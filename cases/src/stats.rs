@@ -87,9 +87,9 @@ fn day_label(day: i64) -> String {
     format!("{:04}-{:02}-{:02}", c.year, c.month, c.day)
 }
 
-/// `AND region IN ('a', 'b')` for a scope, with the ids checked to be plain identifiers (the
+/// `AND column IN ('a', 'b')` for a scope, with the ids checked to be plain identifiers (the
 /// hierarchy's id syntax), so they can be inlined.
-fn scope_sql(regions: Option<&[String]>) -> Result<String, StoreError> {
+fn scope_sql(column: &str, regions: Option<&[String]>) -> Result<String, StoreError> {
     let Some(list) = regions else {
         return Ok(String::new());
     };
@@ -107,7 +107,7 @@ fn scope_sql(regions: Option<&[String]>) -> Result<String, StoreError> {
         }
         out.push(format!("'{r}'"));
     }
-    Ok(format!(" AND region IN ({})", out.join(", ")))
+    Ok(format!(" AND {column} IN ({})", out.join(", ")))
 }
 
 /// `COALESCE(CAST(SUM(CASE WHEN cond THEN 1 ELSE 0 END) AS BIGINT), 0)`: PostgreSQL sums
@@ -133,7 +133,7 @@ impl Store {
             "SELECT (arrived_at - $1) / {HOUR_MS} AS h, COUNT(*) AS calls, {} AS answered \
              FROM calls WHERE arrived_at >= $1 AND arrived_at < $2{} GROUP BY (arrived_at - $1) / {HOUR_MS}",
             count_if!("answered_at IS NOT NULL"),
-            scope_sql(regions)?
+            scope_sql("region", regions)?
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(day_start)
@@ -174,7 +174,7 @@ impl Store {
             count_if!("s.value = 'satisfied'"),
             count_if!("s.value = 'basically_satisfied'"),
             count_if!("s.value = 'unsatisfied'"),
-            scope_sql(regions)?.replace("region", "c.region")
+            scope_sql("c.region", regions)?
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(from)
@@ -249,7 +249,7 @@ impl Store {
         let sql = format!(
             "SELECT {key} AS k, COUNT(*) AS n FROM calls \
              WHERE arrived_at >= $1 AND arrived_at < $2{} GROUP BY {key} ORDER BY n DESC, k",
-            scope_sql(regions)?
+            scope_sql("region", regions)?
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(from)
@@ -267,7 +267,7 @@ impl Store {
         now: i64,
         regions: Option<&[String]>,
     ) -> Result<TodayStats, StoreError> {
-        let scope = scope_sql(regions)?;
+        let scope = scope_sql("region", regions)?;
         let from = beijing_day_start(beijing_day(now));
         let sql = format!(
             "SELECT COUNT(*) AS calls, {} AS answered, {} AS overflowed FROM calls WHERE arrived_at >= $1{scope}",

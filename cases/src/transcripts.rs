@@ -18,13 +18,22 @@ pub const TRANSCRIPTION_MAX_ATTEMPTS: i64 = 3;
 /// before another node may take it over.
 pub const TRANSCRIPTION_LEASE_MS: i64 = 5 * 60_000;
 
-/// The start of the requeue UPDATE; the caller appends which running jobs it takes.
-macro_rules! requeue_sql {
-    () => {
-        "UPDATE transcription_jobs SET status = CASE WHEN attempts < $1 THEN 'queued' ELSE 'failed' END, \
-         error = CASE WHEN attempts < $1 THEN error ELSE 'abandoned by its worker too many times' END, \
-         worker = NULL, lease_until = NULL, updated_at = $2 WHERE status = 'running' AND "
-    };
+/// Puts running jobs back in the queue (or fails those out of attempts); the caller appends
+/// which running jobs it takes (`$3`).
+const REQUEUE_SQL: &str = "UPDATE transcription_jobs SET status = CASE WHEN attempts < $1 THEN 'queued' ELSE 'failed' END, \
+     error = CASE WHEN attempts < $1 THEN error ELSE 'abandoned by its worker too many times' END, \
+     worker = NULL, lease_until = NULL, updated_at = $2 WHERE status = 'running' AND ";
+
+/// A job is only changed by the worker that holds it: once its lease ran out and another node
+/// took the job over, the old worker's late result or failure is refused.
+const HELD_BY: &str = "id = $1 AND worker = $2 AND status = 'running'";
+
+/// Which running jobs a requeue takes.
+enum Running<'a> {
+    /// Those whose lease ended before this time (their node died or hung).
+    LeaseEndedBefore(i64),
+    /// Those of the workers named `prefix...` (this node's own, at start-up).
+    OfWorkers(&'a str),
 }
 
 text_enum! {
@@ -150,6 +159,29 @@ pub struct TranscriptAlert {
     pub at: i64,
 }
 
+/// Queues `call_id`'s recording for transcription inside the caller's transaction; a call
+/// already queued keeps its job. [`Store::record_call_ended`] calls it in the filing
+/// transaction, so a filed call with a recording always has its job, whatever happens next.
+pub(crate) async fn insert_job(
+    conn: &mut AnyConnection,
+    call_id: &str,
+    recording_path: &str,
+    language: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO transcription_jobs (id, call_id, recording_path, language, status, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, $5) ON CONFLICT (call_id) DO NOTHING",
+    )
+    .bind(crate::new_id())
+    .bind(call_id)
+    .bind(recording_path)
+    .bind(language)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Queues the transcription of a finished call's recording. Idempotent per call (a retried
     /// call end does not queue it twice); returns the job id.
@@ -161,16 +193,7 @@ impl Store {
         now: i64,
     ) -> Result<String, StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO transcription_jobs (id, call_id, recording_path, language, status, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, $5) ON CONFLICT (call_id) DO NOTHING",
-        )
-        .bind(crate::new_id())
-        .bind(call_id)
-        .bind(recording_path)
-        .bind(language)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        insert_job(&mut tx, call_id, recording_path, language, now).await?;
         let id: String = sqlx::query_scalar("SELECT id FROM transcription_jobs WHERE call_id = $1")
             .bind(call_id)
             .fetch_one(&mut *tx)
@@ -230,40 +253,52 @@ impl Store {
 
     /// Extends a running job's lease (workers call it while whisper runs on a long call), so
     /// [`Store::requeue_abandoned_transcriptions`] does not hand a live job to another node.
+    /// False when `worker` no longer holds the job (its lease ran out and it was taken over).
     pub async fn renew_transcription_lease(
         &self,
         job_id: &str,
         worker: &str,
         now: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE transcription_jobs SET lease_until = $3, updated_at = $4 WHERE id = $1 AND worker = $2 AND status = 'running'",
-        )
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE transcription_jobs SET lease_until = $3, updated_at = $4 WHERE {HELD_BY}"
+        )))
         .bind(job_id)
         .bind(worker)
         .bind(now + TRANSCRIPTION_LEASE_MS)
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The error for a worker reporting on a job it no longer holds.
+    fn not_held(job_id: &str, worker: &str) -> StoreError {
+        StoreError::NotFound(format!(
+            "transcription job {job_id} running with worker {worker} (its lease ran out and another worker took it over, or it never existed)"
+        ))
     }
 
     /// Stores a job's transcript and alerts, marks it done and, if any risk keyword was heard,
     /// puts the call's ticket on red alert (with an audit row), all in one transaction.
-    /// Storing again (a retried job) replaces the earlier segments.
+    /// Storing again (a retried job) replaces the earlier segments. Refused (`NotFound`)
+    /// unless `worker` still holds the job.
     pub async fn finish_transcription(
         &self,
         job_id: &str,
+        worker: &str,
         transcript: &NewTranscript,
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let call_id: String =
-            sqlx::query_scalar("SELECT call_id FROM transcription_jobs WHERE id = $1")
-                .bind(job_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("transcription job {job_id}")))?;
+        let call_id: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT call_id FROM transcription_jobs WHERE {HELD_BY}"
+        )))
+        .bind(job_id)
+        .bind(worker)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Self::not_held(job_id, worker))?;
         sqlx::query("DELETE FROM transcript_segments WHERE job_id = $1")
             .bind(job_id)
             .execute(&mut *tx)
@@ -298,25 +333,28 @@ impl Store {
     }
 
     /// Records a failed attempt: the job is queued again while attempts remain, else marked
-    /// failed with the error (shown in the console).
+    /// failed with the error (shown in the console). Refused (`NotFound`) unless `worker`
+    /// still holds the job.
     pub async fn fail_transcription(
         &self,
         job_id: &str,
+        worker: &str,
         error: &str,
         now: i64,
     ) -> Result<TranscriptionStatus, StoreError> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE transcription_jobs SET status = CASE WHEN attempts < $3 THEN 'queued' ELSE 'failed' END, error = $2, worker = NULL, lease_until = NULL, updated_at = $4 WHERE id = $1",
-        )
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE transcription_jobs SET status = CASE WHEN attempts < $4 THEN 'queued' ELSE 'failed' END, error = $3, worker = NULL, lease_until = NULL, updated_at = $5 WHERE {HELD_BY}"
+        )))
         .bind(job_id)
+        .bind(worker)
         .bind(error)
         .bind(TRANSCRIPTION_MAX_ATTEMPTS)
         .bind(now)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("transcription job {job_id}")));
+            return Err(Self::not_held(job_id, worker));
         }
         let status: TranscriptionStatus =
             sqlx::query_scalar::<_, String>("SELECT status FROM transcription_jobs WHERE id = $1")
@@ -332,7 +370,8 @@ impl Store {
     /// without renewing it). Jobs that used up their attempts are marked failed instead.
     /// Returns how many changed.
     pub async fn requeue_abandoned_transcriptions(&self, now: i64) -> Result<u64, StoreError> {
-        self.requeue_running(None, now).await
+        self.requeue_running(Running::LeaseEndedBefore(now), now)
+            .await
     }
 
     /// Queues again every running job of the workers named `worker_prefix...`, lease or not:
@@ -343,26 +382,36 @@ impl Store {
         worker_prefix: &str,
         now: i64,
     ) -> Result<u64, StoreError> {
-        self.requeue_running(Some(worker_prefix), now).await
+        self.requeue_running(Running::OfWorkers(worker_prefix), now)
+            .await
     }
 
-    async fn requeue_running(
-        &self,
-        worker_prefix: Option<&str>,
-        now: i64,
-    ) -> Result<u64, StoreError> {
+    /// [`REQUEUE_SQL`] for the running jobs `which` selects.
+    async fn requeue_running(&self, which: Running<'_>, now: i64) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
-        // `%` and `_` are LIKE wildcards; worker names are ours and avoid them.
-        let (sql, filter) = match worker_prefix {
-            Some(p) => (concat!(requeue_sql!(), "worker LIKE $3"), format!("{p}%")),
-            None => (concat!(requeue_sql!(), "lease_until < $3"), String::new()),
+        let done = match which {
+            Running::LeaseEndedBefore(t) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{REQUEUE_SQL}lease_until < $3"
+                )))
+                .bind(TRANSCRIPTION_MAX_ATTEMPTS)
+                .bind(now)
+                .bind(t)
+                .execute(&mut *tx)
+                .await?
+            }
+            // an exact prefix, not LIKE: node names may contain `_`, a LIKE wildcard
+            Running::OfWorkers(prefix) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{REQUEUE_SQL}substr(worker, 1, length($3)) = $3"
+                )))
+                .bind(TRANSCRIPTION_MAX_ATTEMPTS)
+                .bind(now)
+                .bind(prefix)
+                .execute(&mut *tx)
+                .await?
+            }
         };
-        let query = sqlx::query(sql).bind(TRANSCRIPTION_MAX_ATTEMPTS).bind(now);
-        let query = match worker_prefix {
-            Some(_) => query.bind(filter),
-            None => query.bind(now),
-        };
-        let done = query.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(done.rows_affected())
     }

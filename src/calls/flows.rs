@@ -216,8 +216,8 @@ pub async fn run(
             let end = call_end(&summary, &events, arrived, call.recording());
             match store.record_call_ended(&end).await {
                 Ok(filed) => {
+                    // (its transcription job was queued with the filing)
                     info!(ticket = %filed.ticket.number, created = filed.ticket.created, "call filed");
-                    crate::transcribe_workers::enqueue(&store, &end);
                 }
                 Err(e) => warn!(error = %e, "call not filed; the start-up sweep will file it"),
             }

@@ -72,6 +72,10 @@ async fn call_is_recorded_on_arrival_and_completed_at_hangup(s: Store) {
         calls[0].recording_path.as_deref(),
         Some("/data/recordings/c1.wav")
     );
+    // filed with its recording: the transcription job was queued in the same transaction
+    let job = s.transcript_of_call("c1").await.unwrap().expect("a job");
+    assert_eq!(job.status, crate::TranscriptionStatus::Queued);
+    assert_eq!(job.created_at, T0 + 5 * MIN);
     assert_eq!(
         s.ticket_by_number("12348-2026-000001").await.unwrap(),
         Some(t)

@@ -257,6 +257,12 @@ async fn statistics_follow_beijing_days(s: Store) {
         (regions[0].region.as_str(), regions[0].calls),
         ("shicheng", 2)
     );
+    // a supervisor scoped to the county sees its calls in the daily figures too
+    let scoped = s
+        .stats_daily(day - 24 * HOUR_MS, day + 24 * HOUR_MS, Some(&scope))
+        .await
+        .unwrap();
+    assert_eq!(scoped.iter().map(|d| d.calls).sum::<i64>(), 2);
     assert!(
         s.stats_regions(0, 1, Some(&["x'; --".to_owned()]))
             .await
@@ -412,7 +418,7 @@ async fn transcript_alerts_put_the_call_in_the_review_queue(s: Store) {
             excerpt: "我不想活了".into(),
         }],
     };
-    s.finish_transcription(&job, &t, T0 + 2 * MIN)
+    s.finish_transcription(&job, "w", &t, T0 + 2 * MIN)
         .await
         .unwrap();
     let q = s.review_queue(false, 10).await.unwrap();

@@ -75,7 +75,7 @@ async fn jobs_are_queued_once_claimed_in_order_and_stored(s: Store) {
         ],
         alerts: vec![],
     };
-    s.finish_transcription(&j1.id, &transcript, T0 + MIN)
+    s.finish_transcription(&j1.id, "n#0", &transcript, T0 + MIN)
         .await
         .unwrap();
     let t = s.transcript_of_call("c1").await.unwrap().unwrap();
@@ -99,7 +99,7 @@ async fn failures_retry_a_bounded_number_of_times(s: Store) {
             .unwrap();
         assert_eq!((j.id.as_str(), j.attempts), (id.as_str(), attempt));
         let status = s
-            .fail_transcription(&j.id, "cannot read WAV", T0 + attempt)
+            .fail_transcription(&j.id, "w#0", "cannot read WAV", T0 + attempt)
             .await
             .unwrap();
         let expected = if attempt < TRANSCRIPTION_MAX_ATTEMPTS {
@@ -116,7 +116,7 @@ async fn failures_retry_a_bounded_number_of_times(s: Store) {
     let t = s.transcript_of_call("c1").await.unwrap().unwrap();
     assert_eq!(t.status, TranscriptionStatus::Failed);
     assert_eq!(t.error.as_deref(), Some("cannot read WAV"));
-    assert!(s.fail_transcription("nope", "x", T0).await.is_err());
+    assert!(s.fail_transcription("nope", "w#0", "x", T0).await.is_err());
 }
 
 async fn abandoned_jobs_are_queued_again(s: Store) {
@@ -141,9 +141,11 @@ async fn abandoned_jobs_are_queued_again(s: Store) {
         s.requeue_abandoned_transcriptions(T0 + MIN).await.unwrap(),
         0
     );
-    s.renew_transcription_lease(&live.id, "node-b#0", T0 + 4 * MIN)
-        .await
-        .unwrap();
+    assert!(
+        s.renew_transcription_lease(&live.id, "node-b#0", T0 + 4 * MIN)
+            .await
+            .unwrap()
+    );
     let later = T0 + TRANSCRIPTION_LEASE_MS + 1;
     assert_eq!(s.requeue_abandoned_transcriptions(later).await.unwrap(), 1);
     let retried = s
@@ -154,6 +156,36 @@ async fn abandoned_jobs_are_queued_again(s: Store) {
     assert_eq!(
         (retried.id.as_str(), retried.attempts),
         (dead.id.as_str(), 2)
+    );
+    // node-a comes back to life: it no longer holds the job and nothing it says counts
+    let empty = NewTranscript {
+        language: None,
+        segments: vec![],
+        alerts: vec![],
+    };
+    assert!(
+        !s.renew_transcription_lease(&dead.id, "node-a#0", later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.finish_transcription(&dead.id, "node-a#0", &empty, later)
+            .await
+            .is_err()
+    );
+    assert!(
+        s.fail_transcription(&dead.id, "node-a#0", "late", later)
+            .await
+            .is_err()
+    );
+    let t = s.transcript_of_call(&dead.call_id).await.unwrap().unwrap();
+    assert_eq!(t.status, TranscriptionStatus::Running, "still node-c's");
+    // a node whose name is another's with `_` for `-` (a LIKE wildcard) leaves it alone
+    assert_eq!(
+        s.requeue_worker_transcriptions("node_c#", later)
+            .await
+            .unwrap(),
+        0
     );
     // node-b restarts: its running job is queued again at once, whatever its lease says.
     assert_eq!(
@@ -234,7 +266,7 @@ async fn risk_keyword_puts_the_ticket_on_red_alert(s: Store) {
         )],
         alerts: vec![alert],
     };
-    s.finish_transcription(&job, &transcript, T0 + 2 * MIN)
+    s.finish_transcription(&job, "w#0", &transcript, T0 + 2 * MIN)
         .await
         .unwrap();
     assert!(s.ticket(&ticket_id).await.unwrap().unwrap().red_alert);
